@@ -1,0 +1,40 @@
+# cellbook: `make demo` runs the default playbook on the local target; `make test` runs the tests.
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev
+CELLBOOK := .build/release/cellbook
+
+.PHONY: demo test build deps runtime bench clean-outputs help
+
+help:
+	@echo "make demo   install what is missing, build, run playbooks/deploy-llama3.yaml on the local target"
+	@echo "make test   run the tests (swift test)"
+	@echo "make bench  print performance figures (scripts/bench-*.sh)"
+
+## System packages the build needs (libcurl and OpenSSL headers); installed only when missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v python3 >/dev/null || { echo "python3 is needed for the local model server"; exit 2; }
+
+build: deps
+	swift build -c release --product cellbook
+
+## The local model server and model (installed once into ~/.cache/cellbook; pip caches the build).
+runtime: build
+	$(CELLBOOK) run playbooks/deploy-llama3.yaml --only setup
+
+demo: build
+	$(CELLBOOK) run playbooks/deploy-llama3.yaml
+
+test: deps
+	swift test
+
+bench: build
+	bash scripts/bench-cli.sh
+
+clean-outputs:
+	rm -rf outputs/*/

@@ -1,0 +1,108 @@
+import ArgumentParser
+import CellbookEngine
+import Foundation
+import PlaybookModel
+
+/// The root command. Subcommands are one file each and hold no logic of their own.
+public struct Cellbook: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "cellbook",
+        abstract: "Run executable tutorials cell by cell, with shared session state and a per-cell cache.",
+        discussion: """
+            A playbook (YAML, under playbooks/) holds ordered cells. `cellbook run` runs them in order; a cell
+            whose inputs did not change since it last succeeded is served from cache. State lives under
+            outputs/<playbook>/<target>/.
+
+            Examples:
+              cellbook run playbooks/deploy-llama3.yaml
+              cellbook run deploy-llama3 --set max_tokens=128 --step
+              cellbook list deploy-llama3
+              cellbook show deploy-llama3 chat --format json
+
+            Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
+            """,
+        version: version,
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self])
+
+    public init() {}
+
+    /// Runs the command line with cellbook's exit codes: usage errors are 2, not ArgumentParser's 64.
+    public static func runMain() async -> Never {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch let e as PlaybookError {
+            FileHandle.standardError.write(Data((e.description + "\n").utf8))
+            Foundation.exit(2)
+        } catch let e as EngineError {
+            FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
+            Foundation.exit(e.exitCode)
+        } catch {
+            let code = exitCode(for: error).rawValue
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+            }
+            Foundation.exit(code == ExitCode.validationFailure.rawValue ? 2 : code)
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// Options every command that reads a playbook shares.
+struct PlaybookOptions: ParsableArguments {
+    @Argument(help: "The playbook: a path, or a name under playbooks/ (e.g. deploy-llama3).")
+    var playbook: String
+
+    @Option(name: .long, help: "The target to run on (default: the playbook's default_target).")
+    var target: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a param: key=value (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(name: .long, help: "The outputs folder (default: ./outputs, or $CELLBOOK_OUTPUTS).")
+    var outputs: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var outputsRoot: String { outputs ?? environment["CELLBOOK_OUTPUTS"] ?? "outputs" }
+
+    /// Where runtimes and downloads are kept: outside the repository, reused across runs.
+    var cacheDirectory: String {
+        if let c = environment["CELLBOOK_CACHE"] { return c }
+        let base = environment["XDG_CACHE_HOME"] ?? "\(environment["HOME"] ?? NSTemporaryDirectory())/.cache"
+        return "\(base)/cellbook"
+    }
+
+    var playbookPath: String {
+        if FileManager.default.fileExists(atPath: playbook) { return playbook }
+        for candidate in ["playbooks/\(playbook).yaml", "playbooks/\(playbook).yml", "playbooks/\(playbook)"]
+        where FileManager.default.fileExists(atPath: candidate) {
+            return candidate
+        }
+        return playbook
+    }
+
+    /// Parses and validates the playbook; `requireSecrets` is off for commands that only read state.
+    func load(requireSecrets: Bool = true) throws -> RunConfiguration {
+        try PlaybookValidation(kinds: cellKindSchemas, environment: environment, requireSecrets: requireSecrets)
+            .load(path: playbookPath, target: target, overrides: overrides)
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let data = try JSONEncoder.pretty.encode(value)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+import CellbookKinds

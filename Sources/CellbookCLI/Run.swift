@@ -1,0 +1,44 @@
+import ArgumentParser
+import CellbookEngine
+import CellbookKinds
+import Foundation
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a playbook's cells in order, serving unchanged cells from cache.",
+        discussion: """
+            Examples:
+              cellbook run deploy-llama3                     run everything (cached cells are replayed)
+              cellbook run deploy-llama3 --step              ask before each cell: run, skip or quit
+              cellbook run deploy-llama3 --only chat --force run one cell again
+              cellbook run deploy-llama3 --from deploy --until chat
+              cellbook run deploy-llama3 --dry-run           show resolved inputs; execute nothing
+            """)
+
+    @OptionGroup var options: PlaybookOptions
+    @Option(help: "Run only this cell (its upstream values must already be in state).") var only: String?
+    @Option(help: "Start at this cell; earlier cells' values come from state.") var from: String?
+    @Option(help: "Stop after this cell.") var until: String?
+    @Flag(help: "Ask before each cell: [r]un, [s]kip or [q]uit.") var step = false
+    @Flag(help: "Run the selected cells even when cached.") var force = false
+    @Flag(help: "Neither read nor write the cache: run everything selected and keep no state.") var noCache = false
+    @Flag(help: "Print each cell's resolved inputs and whether it would run or come from cache.") var dryRun = false
+    @Option(help: "Output format: text, or json (a summary on stdout; cell output on stderr).") var format: OutputFormat = .text
+
+    func run() async throws {
+        let config = try options.load()
+        let runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: options.outputsRoot,
+                                    cacheDirectory: options.cacheDirectory, environment: options.environment)
+        var o = RunOptions()
+        o.only = only
+        o.from = from
+        o.until = until
+        o.step = step
+        o.force = force
+        o.noCache = noCache
+        o.dryRun = dryRun
+        o.json = format == .json
+        let summary = try await runner.run(o)
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+}

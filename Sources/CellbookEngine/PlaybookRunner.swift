@@ -1,0 +1,256 @@
+import Foundation
+import PlaybookModel
+
+public struct RunOptions: Sendable {
+    public var only: String?
+    public var from: String?
+    public var until: String?
+    public var step = false
+    public var force = false
+    public var noCache = false
+    public var dryRun = false
+    /// Machine-readable summary on stdout; cell output goes to stderr.
+    public var json = false
+    /// How `--step` reads answers (stdin by default; tests pass their own).
+    public var readAnswer: @Sendable () -> String? = { readLine() }
+
+    public init() {}
+}
+
+/// What happened to one cell in a run.
+public struct CellOutcome: Codable, Sendable {
+    public enum Status: String, Codable, Sendable { case ran, cached, failed, interrupted, skipped, wouldRun = "would-run" }
+    public var id: String
+    public var title: String
+    public var kind: String
+    public var status: Status
+    public var durationSeconds: Double?
+    public var outputs: [String: Value]?
+    public var error: String?
+    public var inputs: [String: Value]?
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, kind, status, outputs, error, inputs
+        case durationSeconds = "duration_s"
+    }
+}
+
+public struct RunSummary: Codable, Sendable {
+    public var playbook: String
+    public var target: String
+    public var cells: [CellOutcome]
+    public var elapsedSeconds: Double
+    public var exitCode: Int32
+
+    enum CodingKeys: String, CodingKey {
+        case playbook, target, cells
+        case elapsedSeconds = "elapsed_s"
+        case exitCode = "exit_code"
+    }
+}
+
+/// Runs the cells of a validated playbook in order, serving unchanged cells from cache.
+public final class PlaybookRunner: @unchecked Sendable {
+    public let config: RunConfiguration
+    public let kinds: [String: any CellKind.Type]
+    public let store: StateStore
+    public let cacheDirectory: String
+    public let environment: [String: String]
+    private let redactor: Redactor
+    private let resolver: CellResolver
+
+    public init(config: RunConfiguration, kinds: [any CellKind.Type], outputsRoot: String,
+                cacheDirectory: String, environment: [String: String]) {
+        self.config = config
+        self.kinds = Dictionary(kinds.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
+        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name)
+        self.cacheDirectory = cacheDirectory
+        self.environment = environment
+        redactor = Redactor(secrets: config.secretValues)
+        resolver = CellResolver(config: config)
+    }
+
+    private var cells: [CellSpec] { config.playbook.cells }
+
+    /// The indices the options select, or a usage error naming the unknown cell.
+    public func selection(_ o: RunOptions) throws -> ClosedRange<Int>? {
+        func index(_ id: String, _ flag: String) throws -> Int {
+            guard let i = config.playbook.cellIndex(id) else {
+                throw EngineError.usage("\(flag) \(id): no such cell in \(config.playbook.file)\n    hint: \(suggestion(id, cells.map(\.id)))")
+            }
+            return i
+        }
+        guard !cells.isEmpty else { return nil }
+        if let only = o.only {
+            if o.from != nil || o.until != nil { throw EngineError.usage("--only cannot be combined with --from or --until") }
+            let i = try index(only, "--only")
+            return i...i
+        }
+        let lo = try o.from.map { try index($0, "--from") } ?? 0
+        let hi = try o.until.map { try index($0, "--until") } ?? cells.count - 1
+        guard lo <= hi else { throw EngineError.usage("--from \(o.from!) comes after --until \(o.until!)") }
+        return lo...hi
+    }
+
+    public func run(_ o: RunOptions) async throws -> RunSummary {
+        let started = Date()
+        let range = try selection(o)
+        let lock = FileLock(path: store.lockPath)
+        let persist = !o.dryRun && !o.noCache
+        if !o.dryRun {
+            try lock.acquire(description: "cellbook run \(config.playbook.name) --target \(config.target.name)")
+        }
+        defer { lock.release() }
+        var state = try store.load(playbook: config.playbook.name, target: config.target.name)
+        // A record left "running" by a killed process is an interrupted cell.
+        for (id, r) in state.cells where r.status == .running {
+            state.cells[id]?.status = .interrupted
+            state.cells[id]?.error = "interrupted: the process running it stopped before the cell finished"
+        }
+        let printer = RunPrinter(json: o.json)
+        printer.header(config, store: store, dryRun: o.dryRun)
+
+        var outcomes: [CellOutcome] = []
+        var exitCode: Int32 = 0
+        var wouldRun: Set<String> = []
+        cellLoop: for (i, cell) in cells.enumerated() {
+            guard let range, range.contains(i) else { continue }
+            guard let kindType = kinds[cell.kind] else { throw EngineError.usage("unknown kind '\(cell.kind)'") }
+            let resolved = try resolver.resolve(cell, state: state, allowMissing: o.dryRun)
+            let key = resolved.cacheKey(kind: cell.kind, target: config.target)
+            let record = state.cells[cell.id]
+            var cached = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
+                && resolved.missing.allSatisfy { !wouldRun.contains($0) }
+            var outcome = CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .ran)
+
+            if o.step {
+                printer.narrative(cell)
+                switch printer.ask(cell, index: i, total: cells.count, cached: cached, read: o.readAnswer) {
+                case .run: break
+                case .skip:
+                    outcome.status = .skipped
+                    outcomes.append(outcome)
+                    printer.skipped(cell)
+                    continue cellLoop
+                case .quit:
+                    printer.line("Stopped at cell '\(cell.id)'; the next run continues from here.")
+                    break cellLoop
+                }
+            }
+
+            let kind = kindType.init()
+            let context = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
+                                      console: nil, json: o.json)
+            if cached, let record, !o.dryRun, let live = await kind.liveness(of: record.outputs, context: context), case .gone(let why) = live {
+                cached = false
+                if !o.step { printer.narrative(cell) }
+                printer.note("cached result of '\(cell.id)' is no longer valid: \(why); running it again")
+            }
+            if cached, let record {
+                if !o.step { printer.narrative(cell) }
+                printer.cached(cell, index: i, total: cells.count, record: record, log: store.readLog(cell.id))
+                outcome.status = .cached
+                outcome.durationSeconds = record.durationSeconds
+                outcome.outputs = record.outputs
+                outcomes.append(outcome)
+                continue
+            }
+            if o.dryRun {
+                if !o.step { printer.narrative(cell) }
+                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record, missing: resolved.missing)
+                wouldRun.insert(cell.id)
+                outcome.status = .wouldRun
+                outcome.inputs = resolved.redacted
+                outcomes.append(outcome)
+                continue
+            }
+
+            // Execute.
+            if !o.step { printer.narrative(cell) }
+            printer.running(cell, index: i, total: cells.count)
+            let cellStarted = Date()
+            var running = CellRecord(status: .running, kind: cell.kind, cacheKey: key, inputs: resolved.redacted, reads: resolved.reads,
+                                     outputs: [:], startedAt: cellStarted, finishedAt: nil, durationSeconds: nil, error: nil,
+                                     pid: getpid())
+            try FileManager.default.createDirectory(atPath: store.cellDirectory(cell.id), withIntermediateDirectories: true)
+            if persist {
+                state.cells[cell.id] = running
+                try store.save(state)
+            }
+            let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true, toStandardError: o.json)
+            let runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
+                                         console: console, json: o.json)
+            let result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running)
+            console.close()
+            let elapsed = Date().timeIntervalSince(cellStarted)
+            running.finishedAt = Date()
+            running.durationSeconds = elapsed
+            running.pid = nil
+            outcome.durationSeconds = elapsed
+            switch result {
+            case .success(let outputs):
+                running.status = .ok
+                running.outputs = outputs.mapValues(redactor.redact)
+                outcome.outputs = running.outputs
+                printer.finished(cell, seconds: elapsed)
+            case .failure(let error):
+                let interrupted = error is CancellationError
+                running.status = interrupted ? .interrupted : .failed
+                running.error = redactor.redact("\(error)")
+                outcome.status = interrupted ? .interrupted : .failed
+                outcome.error = running.error
+                printer.failed(cell, error: running.error ?? "", interrupted: interrupted)
+                exitCode = interrupted ? 130 : 1
+            }
+            if persist {
+                state.cells[cell.id] = running
+                try store.save(state)
+            }
+            outcomes.append(outcome)
+            if exitCode != 0 { break }
+        }
+        let summary = RunSummary(playbook: config.playbook.name, target: config.target.name, cells: outcomes,
+                                 elapsedSeconds: Date().timeIntervalSince(started), exitCode: exitCode)
+        printer.summary(summary, dryRun: o.dryRun)
+        return summary
+    }
+
+    private func makeContext(_ cell: CellSpec, index: Int, inputs: [String: Value], previous: [String: Value]?,
+                             console: CellConsole?, json: Bool) -> CellContext {
+        CellContext(cell: cell, index: index, playbook: config.playbook, target: config.target, inputs: inputs,
+                    secretValues: config.secretValues, workDirectory: store.cellDirectory(cell.id),
+                    cacheDirectory: cacheDirectory, previousOutputs: previous,
+                    console: console ?? CellConsole(logPath: nil, redactor: redactor, echo: false),
+                    environment: environment)
+    }
+
+    /// Runs the kind under a signal trap; a signal cancels it, a second one (or a stuck
+    /// cell) records the interruption and exits 130 so state stays truthful.
+    private func execute(_ kind: any CellKind, _ context: CellContext, cell: CellSpec, state: SessionState,
+                         persist: Bool, running: CellRecord) async -> Result<[String: Value], Error> {
+        let task = Task { try await kind.run(context) }
+        let store = self.store
+        let trap = SignalTrap(onFirst: { task.cancel() }, onForce: {
+            if persist {
+                var s = state
+                var r = running
+                r.status = .interrupted
+                r.error = "interrupted by a signal"
+                s.cells[cell.id] = r
+                try? store.save(s)
+            }
+            FileHandle.standardError.write(Data("\ninterrupted: cell '\(cell.id)' recorded as interrupted\n".utf8))
+            exit(130)
+        })
+        defer { trap.cancel() }
+        let result = await task.result
+        if case .success(let outputs) = result {
+            // Outputs a cell declared (a shell cell's JSON keys) must be there for later cells.
+            let missing = cell.outputs.filter { outputs[$0] == nil }
+            if !missing.isEmpty {
+                return .failure(CellFailure("cell '\(cell.id)' declares output\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")) but did not publish \(missing.count == 1 ? "it" : "them")"))
+            }
+        }
+        return result
+    }
+}

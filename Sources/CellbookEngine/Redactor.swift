@@ -1,0 +1,35 @@
+/// Replaces secret values with `[secret:NAME]` in anything about to be stored or shown.
+public struct Redactor: Sendable {
+    private let pairs: [(value: String, name: String)]
+
+    public init(secrets: [String: String]) {
+        // Longest first, so a secret containing another is replaced whole.
+        pairs = secrets.filter { $0.value.count >= 4 }
+            .map { (value: $0.value, name: $0.key) }
+            .sorted { $0.value.count > $1.value.count }
+    }
+
+    public var isEmpty: Bool { pairs.isEmpty }
+
+    public func redact(_ text: String) -> String {
+        guard !pairs.isEmpty else { return text }
+        var out = text
+        for p in pairs where out.contains(p.value) {
+            out = out.replacingOccurrences(of: p.value, with: "[secret:\(p.name)]")
+        }
+        return out
+    }
+
+    public func redact(_ value: PlaybookModel.Value) -> PlaybookModel.Value {
+        guard !pairs.isEmpty else { return value }
+        switch value {
+        case .string(let s): return .string(redact(s))
+        case .array(let a): return .array(a.map(redact))
+        case .object(let o): return .object(o.mapValues(redact))
+        default: return value
+        }
+    }
+}
+
+import PlaybookModel
+import Foundation

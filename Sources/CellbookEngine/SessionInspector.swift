@@ -1,0 +1,132 @@
+import Foundation
+import PlaybookModel
+
+/// Reads session state for `list`, `show` and `state` without running anything.
+public struct SessionInspector: Sendable {
+    public let config: RunConfiguration
+    public let store: StateStore
+
+    public init(config: RunConfiguration, outputsRoot: String) {
+        self.config = config
+        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name)
+    }
+
+    public enum Status: String, Codable, Sendable {
+        case notRun = "not run", cached, stale, failed, interrupted, running
+    }
+
+    public struct Row: Codable, Sendable {
+        public var index: Int
+        public var id: String
+        public var title: String
+        public var kind: String
+        public var status: Status
+        public var lastDurationSeconds: Double?
+        public var finishedAt: Date?
+        public var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case index, id, title, kind, status, error
+            case lastDurationSeconds = "last_duration_s"
+            case finishedAt = "finished_at"
+        }
+    }
+
+    public struct Detail: Codable, Sendable {
+        public var id: String
+        public var title: String
+        public var kind: String
+        public var status: Status
+        public var inputs: [String: Value]
+        public var reads: [String: Value]
+        public var outputs: [String: Value]
+        public var cacheKey: String?
+        public var currentCacheKey: String?
+        public var startedAt: Date?
+        public var finishedAt: Date?
+        public var durationSeconds: Double?
+        public var error: String?
+        public var log: String?
+        public var logPath: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, title, kind, status, inputs, reads, outputs, error, log
+            case cacheKey = "cache_key"
+            case currentCacheKey = "current_cache_key"
+            case startedAt = "started_at"
+            case finishedAt = "finished_at"
+            case durationSeconds = "duration_s"
+            case logPath = "log_path"
+        }
+    }
+
+    public func load() throws -> SessionState {
+        try store.load(playbook: config.playbook.name, target: config.target.name)
+    }
+
+    /// The cache key the cell would have now, or nil when its upstream values are missing.
+    func currentKey(_ cell: CellSpec, _ state: SessionState) -> String? {
+        guard let r = try? CellResolver(config: config).resolve(cell, state: state) else { return nil }
+        return r.cacheKey(kind: cell.kind, target: config.target)
+    }
+
+    func status(_ cell: CellSpec, _ state: SessionState, lockHeld: Bool) -> Status {
+        guard let r = state.cells[cell.id] else { return .notRun }
+        switch r.status {
+        case .running: return lockHeld ? .running : .interrupted
+        case .interrupted: return .interrupted
+        case .failed: return .failed
+        case .ok: return currentKey(cell, state) == r.cacheKey ? .cached : .stale
+        }
+    }
+
+    public func rows() throws -> [Row] {
+        let state = try load()
+        let held = FileLock.isHeld(path: store.lockPath)
+        return config.playbook.cells.enumerated().map { i, cell in
+            let r = state.cells[cell.id]
+            return Row(index: i + 1, id: cell.id, title: cell.title, kind: cell.kind, status: status(cell, state, lockHeld: held),
+                       lastDurationSeconds: r?.durationSeconds, finishedAt: r?.finishedAt, error: r?.error)
+        }
+    }
+
+    public func detail(_ id: String) throws -> Detail {
+        guard let cell = config.playbook.cells.first(where: { $0.id == id }) else {
+            throw EngineError.usage("no cell '\(id)' in \(config.playbook.file)\n    hint: \(suggestion(id, config.playbook.cells.map(\.id)))")
+        }
+        let state = try load()
+        let r = state.cells[id]
+        let current = try? CellResolver(config: config).resolve(cell, state: state, allowMissing: true)
+        return Detail(id: id, title: cell.title, kind: cell.kind,
+                      status: status(cell, state, lockHeld: FileLock.isHeld(path: store.lockPath)),
+                      inputs: r?.inputs ?? current?.redacted ?? [:], reads: r?.reads ?? [:], outputs: r?.outputs ?? [:],
+                      cacheKey: r?.cacheKey, currentCacheKey: currentKey(cell, state),
+                      startedAt: r?.startedAt, finishedAt: r?.finishedAt, durationSeconds: r?.durationSeconds,
+                      error: r?.error, log: store.readLog(id), logPath: store.logPath(id))
+    }
+
+    /// Every published value, by cell, in playbook order.
+    public func values() throws -> [(String, [String: Value])] {
+        let values = try load().values
+        return config.playbook.cells.compactMap { c in values[c.id].map { (c.id, $0) } }
+    }
+
+    /// Forgets one cell (its record and folder) or the whole session. Takes the lock.
+    public func reset(cell: String?) throws {
+        if let cell, config.playbook.cellIndex(cell) == nil {
+            throw EngineError.usage("no cell '\(cell)' in \(config.playbook.file)\n    hint: \(suggestion(cell, config.playbook.cells.map(\.id)))")
+        }
+        let lock = FileLock(path: store.lockPath)
+        try lock.acquire(description: "cellbook reset")
+        defer { lock.release() }
+        if let cell {
+            var state = try load()
+            state.cells[cell] = nil
+            try store.save(state)
+            try? FileManager.default.removeItem(atPath: store.cellDirectory(cell))
+        } else {
+            try? FileManager.default.removeItem(atPath: store.statePath)
+            try? FileManager.default.removeItem(atPath: "\(store.directory)/cells")
+        }
+    }
+}

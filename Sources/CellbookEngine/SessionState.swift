@@ -1,0 +1,108 @@
+import Foundation
+import PlaybookModel
+
+/// What the state file remembers about one cell.
+public struct CellRecord: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Executing now, or killed while executing (then no process holds the lock).
+        case running
+        case ok
+        case failed
+        /// Stopped by Ctrl-C or SIGTERM.
+        case interrupted
+    }
+
+    public var status: Status
+    public var kind: String
+    public var cacheKey: String
+    /// Resolved inputs with secrets replaced by `[secret:NAME]`.
+    public var inputs: [String: Value]
+    /// Upstream values this cell read, by reference ("cells.setup.bucket").
+    public var reads: [String: Value]
+    public var outputs: [String: Value]
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var durationSeconds: Double?
+    public var error: String?
+    public var pid: Int32?
+
+    enum CodingKeys: String, CodingKey {
+        case status, kind, inputs, reads, outputs, error, pid
+        case cacheKey = "cache_key"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case durationSeconds = "duration_s"
+    }
+}
+
+/// The session state of one playbook on one target: every cell's record.
+public struct SessionState: Codable, Sendable {
+    public static let formatVersion = 1
+
+    public var format: Int
+    public var playbook: String
+    public var target: String
+    public var updatedAt: Date
+    public var cells: [String: CellRecord]
+
+    public init(playbook: String, target: String) {
+        format = Self.formatVersion
+        self.playbook = playbook
+        self.target = target
+        updatedAt = Date()
+        cells = [:]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, playbook, target, cells
+        case updatedAt = "updated_at"
+    }
+
+    /// The published values of the session: each successful cell's outputs.
+    public var values: [String: [String: Value]] {
+        cells.filter { $0.value.status == .ok }.mapValues(\.outputs)
+    }
+}
+
+/// The folder `outputs/<playbook>/<target>/`: state.json, the lock, and a folder per cell.
+public struct StateStore: Sendable {
+    public let directory: String
+
+    public init(outputsRoot: String, playbook: String, target: String) {
+        directory = "\(outputsRoot)/\(playbook)/\(target)"
+    }
+
+    public var statePath: String { "\(directory)/state.json" }
+    public var lockPath: String { "\(directory)/.lock" }
+    public func cellDirectory(_ id: String) -> String { "\(directory)/cells/\(id)" }
+    public func logPath(_ id: String) -> String { "\(cellDirectory(id))/log.txt" }
+
+    public func load(playbook: String, target: String) throws -> SessionState {
+        guard let data = FileManager.default.contents(atPath: statePath) else {
+            return SessionState(playbook: playbook, target: target)
+        }
+        do {
+            let d = JSONDecoder()
+            d.dateDecodingStrategy = .iso8601
+            let state = try d.decode(SessionState.self, from: data)
+            guard state.format == SessionState.formatVersion else {
+                throw EngineError.corruptState(path: statePath, reason: "format \(state.format), expected \(SessionState.formatVersion)")
+            }
+            return state
+        } catch let e as EngineError {
+            throw e
+        } catch {
+            throw EngineError.corruptState(path: statePath, reason: "\(error)")
+        }
+    }
+
+    public func save(_ state: SessionState) throws {
+        var s = state
+        s.updatedAt = Date()
+        try AtomicFile.write(try JSONEncoder.pretty.encode(s), to: statePath)
+    }
+
+    public func readLog(_ id: String) -> String? {
+        FileManager.default.contents(atPath: logPath(id)).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

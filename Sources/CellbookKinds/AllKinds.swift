@@ -1,0 +1,22 @@
+import CellbookEngine
+import PlaybookModel
+
+/// Every cell kind cellbook knows, in one place: a new kind is one file plus one line here.
+public let allCellKinds: [any CellKind.Type] = [
+    ShellCell.self,
+    NoteCell.self,
+    SetupCell.self,
+    DeployCell.self,
+    ChatCell.self,
+    CleanupCell.self,
+]
+
+/// Every serving target, chosen by a playbook target's `runtime` setting.
+public let allServingTargets: [any ServingTarget.Type] = [
+    LocalTarget.self,
+]
+
+/// The kinds' schemas by name, for validation.
+public var cellKindSchemas: [String: KindSchema] {
+    Dictionary(allCellKinds.map { ($0.schema.name, $0.schema) }, uniquingKeysWith: { a, _ in a })
+}

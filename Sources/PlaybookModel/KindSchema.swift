@@ -1,0 +1,34 @@
+/// What a cell kind accepts and publishes: enough for validation without running anything.
+public struct KindSchema: Sendable {
+    public struct Input: Sendable {
+        public var name: String
+        public var type: ValueType
+        public var required: Bool
+        public var description: String
+
+        public init(_ name: String, _ type: ValueType, required: Bool = false, _ description: String) {
+            self.name = name
+            self.type = type
+            self.required = required
+            self.description = description
+        }
+    }
+
+    public var name: String
+    public var summary: String
+    public var inputs: [Input]
+    /// Outputs every cell of this kind publishes.
+    public var outputs: [String]
+    /// Whether a cell may declare extra outputs under `outputs:` (e.g. shell parses them from JSON).
+    public var acceptsDeclaredOutputs: Bool
+
+    public init(name: String, summary: String, inputs: [Input], outputs: [String], acceptsDeclaredOutputs: Bool = false) {
+        self.name = name
+        self.summary = summary
+        self.inputs = inputs
+        self.outputs = outputs
+        self.acceptsDeclaredOutputs = acceptsDeclaredOutputs
+    }
+
+    public func input(_ name: String) -> Input? { inputs.first { $0.name == name } }
+}

@@ -1,0 +1,3 @@
+import CellbookCLI
+
+await Cellbook.runMain()
