@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "LocalRuntime", dependencies: ["CellbookHTTP", "CellbookEngine"]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
-            "CellbookEngine", "PlaybookModel", "CellbookHTTP", "LocalRuntime", // TEMP: "HardwareFit", "LoadBench",
+            "CellbookEngine", "PlaybookModel", "CellbookHTTP", "LocalRuntime", "HardwareFit", // TEMP: "LoadBench",
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
@@ -44,7 +44,7 @@ let package = Package(
 
         .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel"]),
-        .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP"]),
+        .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "CellbookHTTP"]),
         .testTarget(name: "CellbookKindsTests", dependencies: ["CellbookKinds", "CellbookEngine", "LocalRuntime", "CellbookHTTP"]),

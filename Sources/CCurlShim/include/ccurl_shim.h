@@ -1,0 +1,50 @@
+#ifndef CCURL_SHIM_H
+#define CCURL_SHIM_H
+
+// Typed entry points for the parts of libcurl that Swift cannot call:
+// curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadics,
+// and CURL_GLOBAL_ALL is a macro expression. Everything else in libcurl is
+// imported as is through this header.
+
+#include <curl/curl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The shape of CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION callbacks.
+typedef size_t (*ccurl_data_callback)(char *data, size_t size, size_t nmemb, void *userdata);
+
+/// curl_global_init(CURL_GLOBAL_ALL).
+CURLcode ccurl_global_init_all(void);
+
+CURLcode ccurl_easy_setopt_long(CURL *handle, CURLoption option, long value);
+CURLcode ccurl_easy_setopt_off_t(CURL *handle, CURLoption option, curl_off_t value);
+CURLcode ccurl_easy_setopt_string(CURL *handle, CURLoption option, const char *value);
+CURLcode ccurl_easy_setopt_pointer(CURL *handle, CURLoption option, void *value);
+CURLcode ccurl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
+CURLcode ccurl_easy_setopt_writefunction(CURL *handle, ccurl_data_callback callback);
+CURLcode ccurl_easy_setopt_headerfunction(CURL *handle, ccurl_data_callback callback);
+
+CURLcode ccurl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode ccurl_easy_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value);
+CURLcode ccurl_easy_getinfo_double(CURL *handle, CURLINFO info, double *value);
+CURLcode ccurl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
+
+CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
+
+/// Reads the next message from curl_multi_info_read. Returns 1 and fills
+/// `easy` and `result` when it was a CURLMSG_DONE message, 0 when the queue is
+/// empty. Other message kinds (none exist today) are skipped. Saves Swift from
+/// reaching into the anonymous union of CURLMsg.
+int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *result);
+
+/// Names the calling thread (shown by top -H, gdb, perf), for the event-loop
+/// thread. pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc lacks.
+void ccurl_name_current_thread(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,178 @@
+import CCurlShim
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libcurl multi handle driven by one dedicated thread.
+///
+/// Other threads never call into the multi handle except `curl_multi_wakeup`
+/// (which libcurl makes thread safe for exactly this): they queue commands
+/// under a lock and wake the loop. The loop thread adds and removes easy
+/// handles, runs `curl_multi_perform` (which calls the transfers' callbacks),
+/// collects finished transfers and sleeps in `curl_multi_poll` until a socket
+/// is ready, a libcurl timer is due, or it is woken.
+final class CurlEventLoop: @unchecked Sendable {
+    private enum Command {
+        case add(CurlTransfer)
+        case cancel(CurlTransfer)
+    }
+
+    /// The longest sleep with nothing to do; libcurl's own timers and
+    /// `curl_multi_wakeup` cut it short, so this only bounds idle wake-ups.
+    private static let idlePollMilliseconds: Int32 = 5_000
+
+    private let multi: UnsafeMutableRawPointer?
+    /// Why the loop could not start; every request then fails with it.
+    private var startFailure: String?
+
+    private let lock = Lock()
+    private var commands: [Command] = []  // guarded by lock
+    private var shuttingDown = false  // guarded by lock
+
+    /// Transfers inside the multi handle, by easy handle. Loop thread only.
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+
+    init() {
+        _ = curlGlobalInit
+        multi = curl_multi_init()
+        guard multi != nil else {
+            startFailure = "libcurl could not create a multi handle (out of memory?)"
+            return
+        }
+        let error = startThread()
+        if error != 0 {
+            startFailure = "could not start the event-loop thread (pthread_create error \(error))"
+        }
+    }
+
+    deinit {
+        // Only reached after the loop thread has returned (it holds a reference while running).
+        if let multi { curl_multi_cleanup(multi) }
+    }
+
+    // MARK: Called from any thread
+
+    func submit(_ transfer: CurlTransfer) {
+        if let startFailure {
+            transfer.finish(.failed(.clientUnavailable(url: transfer.url, reason: startFailure)))
+            return
+        }
+        lock.withLock { commands.append(.add(transfer)) }
+        curl_multi_wakeup(multi)
+    }
+
+    /// Stops a transfer whose consumer has gone. Safe before, during and after
+    /// the transfer runs: a cancel that overtakes its submit is remembered on
+    /// the transfer.
+    func cancel(_ transfer: CurlTransfer) {
+        guard startFailure == nil else { return }
+        lock.withLock {
+            transfer.cancelRequested = true
+            commands.append(.cancel(transfer))
+        }
+        curl_multi_wakeup(multi)
+    }
+
+    /// Asks the loop thread to fail what is left and exit.
+    func shutdown() {
+        guard startFailure == nil else { return }
+        lock.withLock { shuttingDown = true }
+        curl_multi_wakeup(multi)
+    }
+
+    // MARK: The loop thread
+
+    private func startThread() -> Int32 {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        let context = Unmanaged.passRetained(self).toOpaque()
+        #if canImport(Darwin)
+        var thread: pthread_t?
+        #else
+        var thread = pthread_t()
+        #endif
+        let error = pthread_create(
+            &thread, &attributes,
+            { context in
+                #if canImport(Darwin)
+                let loop = Unmanaged<CurlEventLoop>.fromOpaque(context).takeRetainedValue()
+                #else
+                let loop = Unmanaged<CurlEventLoop>.fromOpaque(context!).takeRetainedValue()
+                #endif
+                loop.run()
+                return nil
+            }, context)
+        if error != 0 { Unmanaged<CurlEventLoop>.fromOpaque(context).release() }
+        return error
+    }
+
+    private func run() {
+        ccurl_name_current_thread("cellbook-http")
+        var batch: [Command] = []
+        var running: Int32 = 0
+        while true {
+            let stop = lock.withLock {
+                swap(&batch, &commands)  // both keep their capacity: no allocation per turn
+                return shuttingDown
+            }
+            for command in batch { apply(command) }
+            batch.removeAll(keepingCapacity: true)
+            if stop { break }
+
+            curl_multi_perform(multi, &running)
+            collectFinished()
+            curl_multi_poll(multi, nil, 0, Self.idlePollMilliseconds, nil)
+        }
+
+        for (easy, transfer) in active {
+            curl_multi_remove_handle(multi, easy)
+            transfer.finish(.failed(.clientUnavailable(url: transfer.url, reason: "the client was shut down")))
+        }
+        active.removeAll()
+        let late = lock.withLock { () -> [Command] in
+            defer { commands.removeAll() }
+            return commands
+        }
+        for case .add(let transfer) in late {
+            transfer.finish(.failed(.clientUnavailable(url: transfer.url, reason: "the client was shut down")))
+        }
+    }
+
+    private func apply(_ command: Command) {
+        switch command {
+        case .add(let transfer):
+            if lock.withLock({ transfer.cancelRequested }) {
+                transfer.finish(.cancelled)
+                return
+            }
+            let code = curl_multi_add_handle(multi, transfer.easy)
+            guard code == CURLM_OK else {
+                let reason = String(cString: curl_multi_strerror(code))
+                transfer.finish(.failed(.transferFailed(url: transfer.url, curlCode: Int(code.rawValue), detail: reason)))
+                return
+            }
+            active[transfer.easy] = transfer
+        case .cancel(let transfer):
+            guard active.removeValue(forKey: transfer.easy) != nil else { return }
+            curl_multi_remove_handle(multi, transfer.easy)
+            transfer.finish(.cancelled)
+        }
+    }
+
+    private func collectFinished() {
+        var easy: UnsafeMutableRawPointer?
+        var result = CURLE_OK
+        while ccurl_multi_next_done(multi, &easy, &result) == 1 {
+            guard let done = easy, let transfer = active.removeValue(forKey: done) else { continue }
+            curl_multi_remove_handle(multi, done)
+            transfer.complete(result)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+/// An HTTP client over libcurl. Create one and share it: every request it
+/// carries, however many at once, runs on its single event-loop thread, and
+/// connections to the same host are reused between requests.
+///
+/// The client stays alive while any of its streams or sends is in flight,
+/// and its thread exits once the last reference is gone.
+public final class HTTPClient: Sendable {
+    private let loop: CurlEventLoop
+
+    /// Creates a client and starts its event-loop thread.
+    public init() {
+        loop = CurlEventLoop()
+    }
+
+    deinit {
+        loop.shutdown()
+    }
+
+    /// Sends a request and returns the whole response. Any status is a
+    /// response; failures to get one throw `HTTPError`. Cancelling the calling
+    /// task aborts the transfer and throws `CancellationError`.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let transfer = try CurlTransfer(request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                transfer.sink = .collect(continuation)
+                loop.submit(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+    }
+
+    /// Starts a request and streams its response: `.head` once, then `.body`
+    /// chunks stamped when libcurl delivered them. The stream finishes when
+    /// the response is complete and throws `HTTPError` on failure.
+    ///
+    /// Buffering is unbounded, so a slow consumer never slows the transfer.
+    /// Cancelling the consuming task, or dropping the stream, aborts the
+    /// transfer and frees its connection.
+    public func stream(_ request: HTTPRequest) -> AsyncThrowingStream<HTTPStreamEvent, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(
+            of: HTTPStreamEvent.self, throwing: Error.self, bufferingPolicy: .unbounded)
+        let transfer: CurlTransfer
+        do {
+            transfer = try CurlTransfer(request)
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
+        }
+        transfer.sink = .stream(continuation)
+        // Capturing self keeps the client (and its loop) alive until the stream ends.
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { self.loop.cancel(transfer) }
+        }
+        loop.submit(transfer)
+        return stream
+    }
+}
