@@ -29,11 +29,54 @@ public final class CellConsole: @unchecked Sendable {
         }
     }
 
+    /// Text not yet shown because a secret may continue in the next write.
+    private var heldBack = ""
+    /// Bytes of an incomplete UTF-8 sequence, completed by the next chunk.
+    private var partialUTF8 = Data()
+
+    /// Writes raw output bytes (a child's stdout), joining UTF-8 sequences split across chunks.
+    public func write(bytes: Data) {
+        lock.lock()
+        var data = partialUTF8 + bytes
+        // Keep back a trailing incomplete sequence (at most 3 bytes).
+        var cut = data.count
+        var back = 0
+        while back < min(3, data.count) {
+            let b = data[data.startIndex + data.count - 1 - back]
+            if b & 0xC0 == 0x80 { back += 1; continue }
+            if b & 0x80 != 0 {
+                let need = b & 0xE0 == 0xC0 ? 2 : b & 0xF0 == 0xE0 ? 3 : 4
+                if back + 1 < need { cut = data.count - back - 1 }
+            }
+            break
+        }
+        partialUTF8 = data.suffix(from: data.startIndex + cut)
+        data = data.prefix(cut)
+        lock.unlock()
+        write(String(decoding: data, as: UTF8.self))
+    }
+
     /// Writes text as it comes (a streamed answer, say); no newline is added.
     public func write(_ text: String) {
-        let clean = redactor.redact(text)
         lock.lock()
         defer { lock.unlock() }
+        var clean: String
+        if redactor.isEmpty {
+            clean = text
+        } else {
+            // Mask, then hold back a tail that could be the start of a secret split across writes
+            // (secrets hold no newline, so nothing before the last newline needs holding).
+            let masked = redactor.redact(heldBack + text)
+            let tailStart = masked.lastIndex(of: "\n").map { masked.index(after: $0) } ?? masked.startIndex
+            let hold = min(masked.distance(from: tailStart, to: masked.endIndex), redactor.longest - 1)
+            clean = String(masked.dropLast(hold))
+            heldBack = String(masked.suffix(hold))
+        }
+        emitLocked(clean)
+    }
+
+    private func emitLocked(_ clean: String) {
+        guard !clean.isEmpty else { return }
         clearProgressLocked()
         var shown = ""
         for ch in clean {
@@ -48,7 +91,7 @@ public final class CellConsole: @unchecked Sendable {
     /// Writes one line.
     public func line(_ text: String = "") {
         lock.lock()
-        let needsBreak = !atLineStart
+        let needsBreak = !atLineStart || !heldBack.isEmpty
         lock.unlock()
         write((needsBreak ? "\n" : "") + text + "\n")
     }
@@ -71,7 +114,7 @@ public final class CellConsole: @unchecked Sendable {
         if isTTY {
             out.write(Data(("\r\u{1B}[2K" + indent + clean).utf8))
             progressShown = true
-        } else if now - lastProgressPrint >= 5 {
+        } else if now - lastProgressPrint >= 15 {
             // Logs and CI: a line every few seconds, not a flood.
             out.write(Data((indent + clean + "\n").utf8))
             lastProgressPrint = now
@@ -88,6 +131,15 @@ public final class CellConsole: @unchecked Sendable {
     public func close() {
         lock.lock()
         defer { lock.unlock() }
+        if !partialUTF8.isEmpty {
+            heldBack += String(decoding: partialUTF8, as: UTF8.self)
+            partialUTF8 = Data()
+        }
+        if !heldBack.isEmpty {
+            let rest = redactor.redact(heldBack)
+            heldBack = ""
+            emitLocked(rest)
+        }
         clearProgressLocked()
         if !atLineStart {
             if echo { out.write(Data("\n".utf8)) }

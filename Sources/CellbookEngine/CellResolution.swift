@@ -12,6 +12,11 @@ public struct ResolvedInputs: Sendable {
     /// Upstream cells whose outputs were needed but are not in state.
     public var missing: [String]
 
+    /// The upstream cells this cell read.
+    public var readCells: Set<String> {
+        Set(reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
+    }
+
     /// The cache key: SHA-256 over the kind, the redacted inputs, the target and the upstream values read.
     public func cacheKey(kind: String, target: TargetSpec) -> String {
         let material: Value = [

@@ -96,11 +96,15 @@ public final class PlaybookRunner: @unchecked Sendable {
         let started = Date()
         let range = try selection(o)
         let lock = FileLock(path: store.lockPath)
+        // --no-cache and --dry-run keep no state, so they take no lock and write nothing under outputs/.
         let persist = !o.dryRun && !o.noCache
-        if !o.dryRun {
+        if persist {
             try lock.acquire(description: "cellbook run \(config.playbook.name) --target \(config.target.name)")
         }
         defer { lock.release() }
+        let scratch = o.noCache ? NSTemporaryDirectory() + "cellbook-no-cache-\(getpid())" : nil
+        let trap = SignalTrap()
+        defer { trap.cancel() }
         var state = try store.load(playbook: config.playbook.name, target: config.target.name)
         // A record left "running" by a killed process is an interrupted cell.
         for (id, r) in state.cells where r.status == .running {
@@ -115,12 +119,18 @@ public final class PlaybookRunner: @unchecked Sendable {
         var wouldRun: Set<String> = []
         cellLoop: for (i, cell) in cells.enumerated() {
             guard let range, range.contains(i) else { continue }
+            if trap.stopRequested {
+                printer.line("Interrupted before cell '\(cell.id)'; the next run continues from here.")
+                exitCode = 130
+                break
+            }
             guard let kindType = kinds[cell.kind] else { throw EngineError.usage("unknown kind '\(cell.kind)'") }
             let resolved = try resolver.resolve(cell, state: state, allowMissing: o.dryRun)
             let key = resolved.cacheKey(kind: cell.kind, target: config.target)
             let record = state.cells[cell.id]
+            // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
             var cached = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
-                && resolved.missing.allSatisfy { !wouldRun.contains($0) }
+                && resolved.readCells.isDisjoint(with: wouldRun) && resolved.missing.allSatisfy { !wouldRun.contains($0) }
             var outcome = CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .ran)
 
             if o.step {
@@ -140,7 +150,7 @@ public final class PlaybookRunner: @unchecked Sendable {
 
             let kind = kindType.init()
             let context = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
-                                      console: nil, json: o.json)
+                                      console: nil, workDirectory: scratch)
             if cached, let record, !o.dryRun, let live = await kind.liveness(of: record.outputs, context: context), case .gone(let why) = live {
                 cached = false
                 if !o.step { printer.narrative(cell) }
@@ -148,7 +158,9 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
             if cached, let record {
                 if !o.step { printer.narrative(cell) }
-                printer.cached(cell, index: i, total: cells.count, record: record, log: store.readLog(cell.id))
+                if !kindType.schema.isNarrative {
+                    printer.cached(cell, index: i, total: cells.count, record: record, log: store.readLog(cell.id))
+                }
                 outcome.status = .cached
                 outcome.durationSeconds = record.durationSeconds
                 outcome.outputs = record.outputs
@@ -157,7 +169,8 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
             if o.dryRun {
                 if !o.step { printer.narrative(cell) }
-                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record, missing: resolved.missing)
+                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record,
+                              missing: resolved.missing + resolved.readCells.intersection(wouldRun).sorted())
                 wouldRun.insert(cell.id)
                 outcome.status = .wouldRun
                 outcome.inputs = resolved.redacted
@@ -167,20 +180,21 @@ public final class PlaybookRunner: @unchecked Sendable {
 
             // Execute.
             if !o.step { printer.narrative(cell) }
-            printer.running(cell, index: i, total: cells.count)
+            let quiet = kindType.schema.isNarrative
+            if !quiet { printer.running(cell, index: i, total: cells.count) }
             let cellStarted = Date()
             var running = CellRecord(status: .running, kind: cell.kind, cacheKey: key, inputs: resolved.redacted, reads: resolved.reads,
                                      outputs: [:], startedAt: cellStarted, finishedAt: nil, durationSeconds: nil, error: nil,
                                      pid: getpid())
-            try FileManager.default.createDirectory(atPath: store.cellDirectory(cell.id), withIntermediateDirectories: true)
-            if persist {
-                state.cells[cell.id] = running
-                try store.save(state)
-            }
+            let workDirectory = scratch.map { "\($0)/\(cell.id)" } ?? store.cellDirectory(cell.id)
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            // In memory always (later cells of this run read it); on disk unless --no-cache.
+            state.cells[cell.id] = running
+            if persist { try store.save(state) }
             let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true, toStandardError: o.json)
             let runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
-                                         console: console, json: o.json)
-            let result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running)
+                                         console: console, workDirectory: workDirectory)
+            let result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
             console.close()
             let elapsed = Date().timeIntervalSince(cellStarted)
             running.finishedAt = Date()
@@ -192,20 +206,19 @@ public final class PlaybookRunner: @unchecked Sendable {
                 running.status = .ok
                 running.outputs = outputs.mapValues(redactor.redact)
                 outcome.outputs = running.outputs
-                printer.finished(cell, seconds: elapsed)
+                if !quiet { printer.finished(cell, seconds: elapsed) }
             case .failure(let error):
                 let interrupted = error is CancellationError
                 running.status = interrupted ? .interrupted : .failed
-                running.error = redactor.redact("\(error)")
+                running.error = interrupted ? "interrupted by a signal (Ctrl-C or SIGTERM) before the cell finished"
+                                            : redactor.redact("\(error)")
                 outcome.status = interrupted ? .interrupted : .failed
                 outcome.error = running.error
                 printer.failed(cell, error: running.error ?? "", interrupted: interrupted)
                 exitCode = interrupted ? 130 : 1
             }
-            if persist {
-                state.cells[cell.id] = running
-                try store.save(state)
-            }
+            state.cells[cell.id] = running
+            if persist { try store.save(state) }
             outcomes.append(outcome)
             if exitCode != 0 { break }
         }
@@ -216,9 +229,9 @@ public final class PlaybookRunner: @unchecked Sendable {
     }
 
     private func makeContext(_ cell: CellSpec, index: Int, inputs: [String: Value], previous: [String: Value]?,
-                             console: CellConsole?, json: Bool) -> CellContext {
+                             console: CellConsole?, workDirectory: String?) -> CellContext {
         CellContext(cell: cell, index: index, playbook: config.playbook, target: config.target, inputs: inputs,
-                    secretValues: config.secretValues, workDirectory: store.cellDirectory(cell.id),
+                    secretValues: config.secretValues, workDirectory: workDirectory ?? store.cellDirectory(cell.id),
                     cacheDirectory: cacheDirectory, previousOutputs: previous,
                     console: console ?? CellConsole(logPath: nil, redactor: redactor, echo: false),
                     environment: environment)
@@ -227,10 +240,10 @@ public final class PlaybookRunner: @unchecked Sendable {
     /// Runs the kind under a signal trap; a signal cancels it, a second one (or a stuck
     /// cell) records the interruption and exits 130 so state stays truthful.
     private func execute(_ kind: any CellKind, _ context: CellContext, cell: CellSpec, state: SessionState,
-                         persist: Bool, running: CellRecord) async -> Result<[String: Value], Error> {
+                         persist: Bool, running: CellRecord, trap: SignalTrap) async -> Result<[String: Value], Error> {
         let task = Task { try await kind.run(context) }
         let store = self.store
-        let trap = SignalTrap(onFirst: { task.cancel() }, onForce: {
+        trap.arm(onFirst: { task.cancel() }, onForce: {
             if persist {
                 var s = state
                 var r = running
@@ -242,7 +255,7 @@ public final class PlaybookRunner: @unchecked Sendable {
             FileHandle.standardError.write(Data("\ninterrupted: cell '\(cell.id)' recorded as interrupted\n".utf8))
             exit(130)
         })
-        defer { trap.cancel() }
+        defer { trap.disarm() }
         let result = await task.result
         if case .success(let outputs) = result {
             // Outputs a cell declared (a shell cell's JSON keys) must be there for later cells.

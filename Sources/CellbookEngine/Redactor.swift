@@ -11,6 +11,9 @@ public struct Redactor: Sendable {
 
     public var isEmpty: Bool { pairs.isEmpty }
 
+    /// Length of the longest secret, in characters.
+    public var longest: Int { pairs.first?.value.count ?? 0 }
+
     public func redact(_ text: String) -> String {
         guard !pairs.isEmpty else { return text }
         var out = text

@@ -84,8 +84,10 @@ struct RunPrinter {
 
     func ask(_ cell: CellSpec, index: Int, total: Int, cached: Bool, read: () -> String?) -> Answer {
         while true {
-            let what = cached ? "show cached" : "run"
-            FileHandle.standardOutput.write(Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): [r]\(what.dropFirst()) / [s]kip / [q]uit (r)? ".utf8))
+            let what = cached ? "[r]un (show cached result)" : "[r]un"
+            let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
+            // Prompts are not data: in JSON mode stdout carries only the summary.
+            (json ? FileHandle.standardError : FileHandle.standardOutput).write(prompt)
             guard let answer = read()?.trimmingCharacters(in: .whitespaces).lowercased() else { return .quit }
             switch answer {
             case "", "r", "run", "y", "yes": return .run

@@ -80,12 +80,28 @@ public struct SessionInspector: Sendable {
         }
     }
 
+    /// Every cell's status in playbook order. A cached cell that read a cell which is not
+    /// cached itself is stale: that upstream cell will run again and may change what it reads.
+    func statuses(_ state: SessionState) -> [String: Status] {
+        let held = FileLock.isHeld(path: store.lockPath)
+        var out: [String: Status] = [:]
+        for cell in config.playbook.cells {
+            var st = status(cell, state, lockHeld: held)
+            if st == .cached, let r = state.cells[cell.id] {
+                let upstream = Set(r.reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
+                if upstream.contains(where: { out[$0] != .cached }) { st = .stale }
+            }
+            out[cell.id] = st
+        }
+        return out
+    }
+
     public func rows() throws -> [Row] {
         let state = try load()
-        let held = FileLock.isHeld(path: store.lockPath)
+        let statuses = statuses(state)
         return config.playbook.cells.enumerated().map { i, cell in
             let r = state.cells[cell.id]
-            return Row(index: i + 1, id: cell.id, title: cell.title, kind: cell.kind, status: status(cell, state, lockHeld: held),
+            return Row(index: i + 1, id: cell.id, title: cell.title, kind: cell.kind, status: statuses[cell.id] ?? .notRun,
                        lastDurationSeconds: r?.durationSeconds, finishedAt: r?.finishedAt, error: r?.error)
         }
     }
@@ -98,7 +114,7 @@ public struct SessionInspector: Sendable {
         let r = state.cells[id]
         let current = try? CellResolver(config: config).resolve(cell, state: state, allowMissing: true)
         return Detail(id: id, title: cell.title, kind: cell.kind,
-                      status: status(cell, state, lockHeld: FileLock.isHeld(path: store.lockPath)),
+                      status: statuses(state)[id] ?? .notRun,
                       inputs: r?.inputs ?? current?.redacted ?? [:], reads: r?.reads ?? [:], outputs: r?.outputs ?? [:],
                       cacheKey: r?.cacheKey, currentCacheKey: currentKey(cell, state),
                       startedAt: r?.startedAt, finishedAt: r?.finishedAt, durationSeconds: r?.durationSeconds,

@@ -6,6 +6,7 @@ public let allCellKinds: [any CellKind.Type] = [
     ShellCell.self,
     NoteCell.self,
     SetupCell.self,
+    HardwareCheckCell.self,
     DeployCell.self,
     ChatCell.self,
     CleanupCell.self,

@@ -31,11 +31,11 @@ public struct ShellCell: CellKind {
             timeout: context.double("timeout"),
             onStdout: { data in
                 collected.appendOut(data)
-                console.write(String(decoding: data, as: UTF8.self))
+                console.write(bytes: data)
             },
             onStderr: { data in
                 collected.appendErr(data)
-                console.write(String(decoding: data, as: UTF8.self))
+                console.write(bytes: data)
             })
         let stdout = collected.stdout, stderr = collected.stderr
         if exit.status != 0 || exit.signal != nil || exit.timedOut {

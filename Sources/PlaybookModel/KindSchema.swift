@@ -21,13 +21,17 @@ public struct KindSchema: Sendable {
     public var outputs: [String]
     /// Whether a cell may declare extra outputs under `outputs:` (e.g. shell parses them from JSON).
     public var acceptsDeclaredOutputs: Bool
+    /// Narrative-only kinds (note) print their markdown and no cell header.
+    public var isNarrative: Bool
 
-    public init(name: String, summary: String, inputs: [Input], outputs: [String], acceptsDeclaredOutputs: Bool = false) {
+    public init(name: String, summary: String, inputs: [Input], outputs: [String], acceptsDeclaredOutputs: Bool = false,
+                isNarrative: Bool = false) {
         self.name = name
         self.summary = summary
         self.inputs = inputs
         self.outputs = outputs
         self.acceptsDeclaredOutputs = acceptsDeclaredOutputs
+        self.isNarrative = isNarrative
     }
 
     public func input(_ name: String) -> Input? { inputs.first { $0.name == name } }

@@ -12,6 +12,7 @@ public struct Playbook: Sendable {
     public var secrets: [SecretSpec]
     public var targets: [TargetSpec]
     public var defaultTarget: String?
+    public var defaultTargetLocation: SourceLocation?
     public var cells: [CellSpec]
 
     public func param(_ name: String) -> ParamSpec? { params.first { $0.name == name } }

@@ -143,7 +143,7 @@ public struct PlaybookParser {
     private mutating func playbook(_ root: Node) -> Playbook? {
         guard let pairs = mapping(root, what: "the playbook", allowed: Self.topKeys) else { return nil }
         var pb = Playbook(file: file, name: "", title: "", source: nil, description: nil, params: [], secrets: [],
-                          targets: [], defaultTarget: nil, cells: [])
+                          targets: [], defaultTarget: nil, defaultTargetLocation: nil, cells: [])
         var sawName = false, sawCells = false
         for (key, _, v) in pairs {
             switch key {
@@ -159,7 +159,9 @@ public struct PlaybookParser {
             case "title": pb.title = string(v, what: "title") ?? ""
             case "source": pb.source = string(v, what: "source")
             case "description": pb.description = string(v, what: "description")
-            case "default_target": pb.defaultTarget = string(v, what: "default_target")
+            case "default_target":
+                pb.defaultTarget = string(v, what: "default_target")
+                pb.defaultTargetLocation = location(v)
             case "params": pb.params = params(v)
             case "secrets": pb.secrets = secrets(v)
             case "targets": pb.targets = targets(v)
@@ -357,6 +359,7 @@ public struct PlaybookParser {
 
 /// "did you mean" for a misspelt name.
 public func suggestion(_ word: String, _ candidates: [String]) -> String {
+    guard !candidates.isEmpty else { return "there is nothing of that kind declared to choose from" }
     let best = candidates.min { editDistance(word, $0) < editDistance(word, $1) }
     if let best, editDistance(word, best) <= max(2, word.count / 3) { return "did you mean '\(best)'?" }
     return "expected one of: \(candidates.joined(separator: ", "))"

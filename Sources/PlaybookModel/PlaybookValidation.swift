@@ -38,7 +38,7 @@ public struct PlaybookValidation {
 
         // Targets.
         if let d = pb.defaultTarget, pb.target(d) == nil {
-            problems.append(Diagnostic(top, "default_target '\(d)' is not one of the targets",
+            problems.append(Diagnostic(pb.defaultTargetLocation ?? top, "default_target '\(d)' is not one of the targets",
                                        hint: suggestion(d, pb.targets.map(\.name))))
         }
         var target: TargetSpec
@@ -56,7 +56,7 @@ public struct PlaybookValidation {
         for s in pb.secrets {
             for t in s.targets ?? [] where pb.target(t) == nil {
                 problems.append(Diagnostic(s.location, "secret '\(s.name)' names unknown target '\(t)'",
-                                           hint: suggestion(t, pb.targets.map(\.name))))
+                                           hint: pb.targets.isEmpty ? "this playbook declares no targets" : suggestion(t, pb.targets.map(\.name))))
             }
         }
 
@@ -71,7 +71,8 @@ public struct PlaybookValidation {
             }
             let key = String(o[..<eq]), text = String(o[o.index(after: eq)...])
             guard let spec = pb.param(key) else {
-                problems.append(Diagnostic(where_, "unknown param '\(key)'", hint: suggestion(key, pb.params.map(\.name))))
+                problems.append(Diagnostic(where_, "unknown param '\(key)'",
+                                           hint: pb.params.isEmpty ? "this playbook declares no params" : suggestion(key, pb.params.map(\.name))))
                 continue
             }
             guard let v = spec.type.parse(commandLine: text) else {
@@ -179,7 +180,8 @@ public struct PlaybookValidation {
         switch ref.namespace {
         case .params:
             if pb.param(name) == nil {
-                return ("unknown param '\(name)' in {{ \(ref) }}", suggestion(name, pb.params.map(\.name)))
+                return ("unknown param '\(name)' in {{ \(ref) }}",
+                        pb.params.isEmpty ? "this playbook declares no params; add it under `params:`" : suggestion(name, pb.params.map(\.name)))
             }
         case .target:
             if target.settings[name] == nil {

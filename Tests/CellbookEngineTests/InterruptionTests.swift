@@ -1,0 +1,143 @@
+@testable import CellbookEngine
+import Foundation
+import PlaybookModel
+import Testing
+
+/// A playbook whose `slow` cell signals that it started, then waits for a `release` file (or for
+/// the test's folder to go, so a shell orphaned by SIGKILL never outlives the test).
+let slowPlaybook = """
+    name: slow
+    cells:
+      - id: first
+        kind: shell
+        with:
+          command: |
+            echo run >> @DIR@/ran-first
+            echo '{"ok": true}'
+        outputs: [ok]
+      - id: slow
+        kind: shell
+        with:
+          command: |
+            echo run >> @DIR@/ran-slow
+            touch @DIR@/slow-started
+            while [ ! -f @DIR@/release ] && [ -d @DIR@ ]; do sleep 0.05; done
+            echo done
+      - id: last
+        kind: shell
+        with:
+          command: echo run >> @DIR@/ran-last; echo {{ cells.first.ok }}
+    """
+
+@Suite("Locks, kills and interrupts")
+struct InterruptionTests {
+    @Test("a second run while one holds the state exits 2 naming the holder's pid")
+    func lockContention() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(slowPlaybook)
+        let holder = try box.start(["run", pb])
+        defer { box.touch("release") }
+        #expect(await box.waitFor("slow-started"), "the slow cell never started")
+
+        let second = try await box.cellbook("run", pb)
+        #expect(second.code == 2, "\(second)")
+        #expect(second.stderr.contains("another cellbook run holds the state in \(box.outputs)/slow/default"), "\(second)")
+        #expect(second.stderr.contains("pid \(holder.pid) "), "the message names the holder: \(second.stderr)")
+        #expect(second.stderr.contains("cellbook run slow --target default"))
+        let reset = try await box.cellbook("reset", pb)
+        #expect(reset.code == 2, "reset must not pull state from under a run: \(reset)")
+
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == ["first:cached", "slow:running", "last:not run"])
+
+        box.touch("release")
+        let done = try #require(await holder.wait(timeout: 30))
+        #expect(done.code == 0, "\(done)")
+        #expect(box.runs(["first", "slow", "last"]) == [1, 1, 1])
+        let after = try await box.cellbook("run", pb, "--format", "json")
+        #expect(after.code == 0, "the lock is released when the holder ends: \(after)")
+    }
+
+    @Test("the lock is exclusive within one process too, and released for the next taker")
+    func fileLockInProcess() throws {
+        let box = try Sandbox()
+        let path = "\(box.root)/state/.lock"
+        let a = FileLock(path: path)
+        try a.acquire(description: "test holder")
+        #expect(FileLock.isHeld(path: path))
+        let b = FileLock(path: path)
+        #expect {
+            try b.acquire(description: "second")
+        } throws: { error in
+            guard case EngineError.locked(_, let holder) = error else { return false }
+            return holder.contains("pid \(getpid())") && holder.contains("test holder")
+        }
+        a.release()
+        #expect(!FileLock.isHeld(path: path))
+        try b.acquire(description: "second")
+        b.release()
+    }
+
+    @Test("SIGKILL mid-cell: state.json still parses, the cell is listed as interrupted, and the next run re-runs it")
+    func sigkill() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(slowPlaybook)
+        let run = try box.start(["run", pb])
+        defer { box.touch("release") }
+        #expect(await box.waitFor("slow-started"), "the slow cell never started")
+        run.signal(SIGKILL)
+        let killed = try #require(await run.wait(timeout: 10))
+        #expect(killed.code == 128 + SIGKILL)
+
+        let state = try box.state("slow")
+        #expect(state["cells"]?["first"]?["status"] == "ok")
+        #expect(state["cells"]?["slow"]?["status"] == "running", "the record a killed run leaves behind")
+        #expect(state["cells"]?["slow"]?["pid"] == .int(Int(run.pid)))
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == ["first:cached", "slow:interrupted", "last:not run"])
+
+        box.touch("release")
+        let next = try await box.cellbook("run", pb, "--format", "json")
+        #expect(next.code == 0, "\(next)")
+        #expect(try next.statuses() == ["first:cached", "slow:ran", "last:ran"])
+        #expect(box.runs(["first", "slow", "last"]) == [1, 2, 1])
+        #expect(try box.state("slow")["cells"]?["slow"]?["status"] == "ok")
+    }
+
+    @Test("SIGINT mid-cell stops the cell, records it as interrupted and exits 130",
+          arguments: [false, true])
+    func sigint(earlierCellRanInThisProcess: Bool) async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(slowPlaybook)
+        if !earlierCellRanInThisProcess {
+            // `first` comes from cache, so `slow` is the first cell this process executes.
+            #expect(try await box.cellbook("run", pb, "--only", "first").code == 0)
+        }
+        let run = try box.start(["run", pb])
+        defer { box.touch("release") }
+        #expect(await box.waitFor("slow-started"), "the slow cell never started")
+        run.signal(SIGINT)
+        let result = await run.wait(timeout: 15)
+        if result == nil {
+            // Let the cell end by itself so the test can finish, then fail.
+            box.touch("release")
+            _ = await run.wait(timeout: 30)
+        }
+        let stopped = try #require(result, "cellbook ignored SIGINT for 15 s (it had already run a cell: \(earlierCellRanInThisProcess))")
+        #expect(stopped.code == 130, "\(stopped)")
+        #expect(stopped.stdout.contains("slow interrupted"), "\(stopped)")
+        #expect(stopped.stdout.contains("The next run re-runs 'slow'"))
+        let state = try box.state("slow")
+        #expect(state["cells"]?["slow"]?["status"] == "interrupted")
+        let error = state["cells"]?["slow"]?["error"]?.stringValue ?? ""
+        #expect(error.contains("interrupted"), "the recorded error (shown by `show` and `list`) should say the cell was interrupted, not \"\(error)\"")
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == ["first:cached", "slow:interrupted", "last:not run"])
+        #expect(box.runs("slow") == 1)
+
+        box.touch("release")
+        let next = try await box.cellbook("run", pb, "--format", "json")
+        #expect(try next.statuses() == ["first:cached", "slow:ran", "last:ran"])
+        #expect(box.runs("slow") == 2)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import PlaybookModel
+import Testing
+
+@Suite("Run options: --only, --from, --until, --dry-run, --step, --no-cache")
+struct PlaybookRunnerOptionsTests {
+    @Test("--until stops after a cell; --from starts at one reading earlier values from state; --only runs one")
+    func selection() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let until = try await box.cellbook("run", pb, "--until", "shout", "--format", "json")
+        #expect(until.code == 0, "\(until)")
+        #expect(try until.statuses() == ["greet:ran", "count:ran", "shout:ran"])
+        #expect(box.runs(flowCells) == [1, 1, 1, 0, 0, 0])
+
+        let from = try await box.cellbook("run", pb, "--from", "words", "--format", "json")
+        #expect(from.code == 0, "\(from)")
+        #expect(try from.statuses() == ["words:ran", "tally:ran", "report:ran"])
+        #expect(box.runs(flowCells) == [1, 1, 1, 1, 1, 1])
+
+        let window = try await box.cellbook("run", pb, "--from", "count", "--until", "words", "--format", "json")
+        #expect(try window.statuses() == ["count:cached", "shout:cached", "words:cached"])
+
+        let only = try await box.cellbook("run", pb, "--only", "tally", "--force", "--format", "json")
+        #expect(try only.statuses() == ["tally:ran"])
+        #expect(box.runs(flowCells) == [1, 1, 1, 1, 2, 1])
+
+        // --from with a changed param: earlier cells are not run, so their stored values are used.
+        let fromChanged = try await box.cellbook("run", pb, "--from", "shout", "--set", "greeting=Hi", "--format", "json")
+        #expect(try fromChanged.statuses() == ["shout:cached", "words:cached", "tally:cached", "report:cached"])
+        #expect(box.runs("greet") == 1)
+    }
+
+    @Test("bad selections exit 2 with a message and run nothing")
+    func badSelections() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let unknown = try await box.cellbook("run", pb, "--only", "shoot")
+        #expect(unknown.code == 2, "\(unknown)")
+        #expect(unknown.stderr.contains("--only shoot: no such cell") && unknown.stderr.contains("did you mean 'shout'?"), "\(unknown)")
+        let both = try await box.cellbook("run", pb, "--only", "shout", "--from", "greet")
+        #expect(both.code == 2)
+        #expect(both.stderr.contains("--only cannot be combined with --from or --until"), "\(both)")
+        let backwards = try await box.cellbook("run", pb, "--from", "report", "--until", "greet")
+        #expect(backwards.code == 2)
+        #expect(backwards.stderr.contains("--from report comes after --until greet"), "\(backwards)")
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+    }
+
+    @Test("--only of a cell whose upstream has not run exits 2 naming the missing cell")
+    func onlyWithoutUpstream() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let result = try await box.cellbook("run", pb, "--only", "shout")
+        #expect(result.code == 2, "\(result)")
+        #expect(result.stderr.contains("cell 'shout' cannot resolve {{ cells.greet.message }}: it has not run yet; run cell 'greet' first"),
+                "\(result)")
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == flowCells.map { "\($0):not run" })
+
+        // --from past a cell that failed: the message says so.
+        try box.playbook(flowPlaybook.replacingOccurrences(of: "echo run >> @DIR@/ran-greet", with: "echo run >> @DIR@/ran-greet; exit 4"))
+        #expect(try await box.cellbook("run", pb).code == 1)
+        let afterFailure = try await box.cellbook("run", pb, "--from", "shout")
+        #expect(afterFailure.code == 2)
+        #expect(afterFailure.stderr.contains("cannot resolve {{ cells.greet.message }}: its last run failed"), "\(afterFailure)")
+        #expect(box.runs("shout") == 0)
+    }
+
+    @Test("--dry-run executes nothing and writes nothing, on a fresh folder and on existing state")
+    func dryRun() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let fresh = try await box.cellbook("run", pb, "--dry-run", "--format", "json")
+        #expect(fresh.code == 0, "\(fresh)")
+        #expect(try fresh.statuses() == flowCells.map { "\($0):would-run" })
+        let greet = try #require(try fresh.json()["cells"]?.arrayValue?.first)
+        #expect(greet["inputs"]?["command"]?.stringValue?.contains("\"message\": \"Hello world\"") == true, "dry run shows resolved inputs")
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+        #expect(!box.exists(box.outputs), "a dry run must not create the outputs folder")
+
+        #expect(try await box.cellbook("run", pb).code == 0)
+        let statePath = "\(box.outputs)/flow/default/state.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: statePath))
+        let filesBefore = box.files(under: box.outputs).sorted()
+        let changed = try await box.cellbook("run", pb, "--dry-run", "--set", "repeat=7", "--format", "json")
+        #expect(changed.code == 0)
+        #expect(try changed.statuses().prefix(2) == ["greet:cached", "count:would-run"])
+        let text = try await box.cellbook("run", pb, "--dry-run", "--set", "repeat=7")
+        #expect(text.stdout.contains("dry run: nothing is executed or written"))
+        #expect(text.stdout.contains("would run (inputs changed since the cached run)"), "\(text)")
+        #expect(box.runs(flowCells) == [1, 1, 1, 1, 1, 1])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: statePath)) == before, "state.json is untouched")
+        #expect(box.files(under: box.outputs).sorted() == filesBefore)
+    }
+
+    @Test("--dry-run predicts the cells a real run executes, including those downstream of a change")
+    func dryRunPredictsCascade() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        #expect(try await box.cellbook("run", pb).code == 0)
+        let dry = try await box.cellbook("run", pb, "--dry-run", "--set", "greeting=Howdy there", "--format", "json")
+        let real = try await box.cellbook("run", pb, "--set", "greeting=Howdy there", "--format", "json")
+        #expect(try real.statuses() == ["greet:ran", "count:cached", "shout:ran", "words:ran", "tally:ran", "report:ran"])
+        let predicted = try dry.statuses().map { $0.replacingOccurrences(of: ":would-run", with: ":ran") }
+        #expect(predicted == (try real.statuses()),
+                "a dry run must not promise 'cached' for a cell that reads the output of a cell that would run")
+    }
+
+    @Test("--step reads answers from stdin: run, skip, quit; Enter runs and end of input quits")
+    func step() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook("""
+            name: stepper
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: echo run >> @DIR@/ran-a
+              - id: b
+                kind: shell
+                with:
+                  command: echo run >> @DIR@/ran-b
+              - id: c
+                kind: shell
+                markdown: Cell c explains itself.
+                with:
+                  command: echo run >> @DIR@/ran-c
+              - id: d
+                kind: shell
+                with:
+                  command: echo run >> @DIR@/ran-d
+            """)
+        let first = try await box.cellbook("run", pb, "--step", stdin: "r\ns\nq\n")
+        #expect(first.code == 0, "\(first)")
+        #expect(box.runs(["a", "b", "c", "d"]) == [1, 0, 0, 0])
+        #expect(first.stdout.contains("[1/4] a · a: [r]un / [s]kip / [q]uit (r)?"), "\(first)")
+        #expect(first.stdout.contains("skipped 'b'"))
+        #expect(first.stdout.contains("Cell c explains itself."), "the narrative is shown before the question")
+        #expect(first.stdout.contains("Stopped at cell 'c'; the next run continues from here."))
+        #expect(first.stdout.contains("Summary: 2 cells · 1 ran · 0 cached · 1 skipped · 0 failed"), "only the cells reached are counted")
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == ["a:cached", "b:not run", "c:not run", "d:not run"])
+
+        // Enter takes the default (run; for a cached cell, show it), a bad answer asks again,
+        // and the end of input stops.
+        let second = try await box.cellbook("run", pb, "--step", stdin: "\nmaybe\nr\n")
+        #expect(second.code == 0, "\(second)")
+        #expect(second.stdout.contains("show cached"), "a cached cell offers to show its result (not \"[r]how cached\"):\n\(second.stdout)")
+        #expect(second.stdout.contains("answer r, s or q"))
+        #expect(box.runs(["a", "b", "c", "d"]) == [1, 1, 0, 0])
+        #expect(second.stdout.contains("Stopped at cell 'c'"))
+    }
+
+    @Test("--step with --format json keeps stdout a JSON document")
+    func stepJSON() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let result = try await box.cellbook("run", pb, "--step", "--format", "json", stdin: "r\nr\nr\nr\nr\nr\n")
+        #expect(result.code == 0, "\(result)")
+        #expect(box.runs(flowCells) == [1, 1, 1, 1, 1, 1])
+        #expect((try? JSONDecoder().decode(Value.self, from: Data(result.stdout.utf8))) != nil,
+                "the prompts must go to stderr in JSON mode; stdout was:\n\(result.stdout)")
+    }
+
+    @Test("--no-cache runs everything, hands fresh values downstream, and keeps no state")
+    func noCache() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let fresh = try await box.cellbook("run", pb, "--no-cache", "--format", "json")
+        #expect(fresh.code == 0, "later cells must read what earlier cells of the same run published:\n\(fresh)")
+        #expect(box.runs("greet") == 1)
+        #expect(!box.exists("\(box.outputs)/flow/default/state.json"))
+
+        #expect(try await box.cellbook("run", pb).code == 0)
+        let changed = try await box.cellbook("run", pb, "--no-cache", "--set", "greeting=Hi", "--format", "json")
+        #expect(changed.code == 0, "\(changed)")
+        let report = try? changed.json()["cells"]?.arrayValue?.last
+        #expect(report?["outputs"]?["stdout"] == "HI WORLD x2", "report must see this run's greeting, not the stored one")
+        let state = try await box.cellbook("state", pb, "--format", "json").json()
+        #expect(state["greet"]?["message"] == "Hello world", "--no-cache leaves the stored state alone")
+    }
+}

@@ -1,0 +1,182 @@
+import CellbookEngine
+import CellbookHTTP
+import CellbookKinds
+import Foundation
+import LocalRuntime
+import PlaybookModel
+import Testing
+
+/// End to end on the real local runtime: llama.cpp's llama-server with SmolLM2-135M.
+/// The first run installs the runtime into the shared cache (about 8 minutes on 2 cores).
+@Suite(.serialized)
+struct LocalTargetEndToEndTests {
+    static let playbook = """
+        name: e2e-local
+        title: End-to-end on the local target
+        params:
+          max_tokens: 48
+        default_target: local
+        targets:
+          local:
+            settings:
+              runtime: local
+              model_path: "MODEL_PATH"
+              slots: 2
+              stop_grace: 5
+        cells:
+          - id: setup
+            kind: setup
+            with:
+              model_id: meta-llama/Meta-Llama-3-8B-Instruct
+          - id: deploy
+            kind: deploy
+            with:
+              endpoint_name: e2e-local
+              model_id: meta-llama/Meta-Llama-3-8B-Instruct
+              health_check_timeout: 120
+              setup:
+                server_binary: "{{ cells.setup.server_binary }}"
+                model_path: "{{ cells.setup.model_path }}"
+              env:
+                MAX_TOTAL_TOKENS: 1024
+                MAX_BATCH_TOTAL_TOKENS: 2048
+          - id: chat
+            kind: chat
+            with:
+              endpoint: "{{ cells.deploy.endpoint_name }}"
+              url: "{{ cells.deploy.url }}"
+              messages:
+                - {role: system, content: You are a helpful assistant.}
+                - {role: user, content: What is deep learning?}
+              parameters:
+                max_tokens: "{{ params.max_tokens }}"
+                temperature: 0.9
+                top_p: 0.6
+                stop: ["<|eot_id|>"]
+          - id: cleanup
+            kind: cleanup
+            with:
+              endpoint: "{{ cells.deploy.endpoint_name }}"
+              deployment:
+                pid: "{{ cells.deploy.pid }}"
+                port: "{{ cells.deploy.port }}"
+        """
+
+    struct Fixture {
+        let dir: String
+        let runner: PlaybookRunner
+
+        init(modelPath: String = "") throws {
+            dir = NSTemporaryDirectory() + "cellbook-e2e-\(UUID().uuidString)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let path = "\(dir)/e2e-local.yaml"
+            try LocalTargetEndToEndTests.playbook.replacingOccurrences(of: "MODEL_PATH", with: modelPath)
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let env = ProcessInfo.processInfo.environment
+            let config = try PlaybookValidation(kinds: cellKindSchemas, environment: env).load(path: path, target: nil, overrides: [])
+            runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: "\(dir)/outputs",
+                                    cacheDirectory: sharedCache, environment: env)
+        }
+
+        func run(_ configure: (inout RunOptions) -> Void = { _ in }) async throws -> RunSummary {
+            var o = RunOptions()
+            configure(&o)
+            return try await runner.run(o)
+        }
+
+        func state() throws -> SessionState { try runner.store.load(playbook: "e2e-local", target: "local") }
+
+        func outcome(_ s: RunSummary, _ id: String) -> CellOutcome? { s.cells.first { $0.id == id } }
+    }
+
+    static var sharedCacheDirectory: String {
+        let env = ProcessInfo.processInfo.environment
+        if let c = env["CELLBOOK_CACHE"] { return c }
+        return "\(env["XDG_CACHE_HOME"] ?? "\(env["HOME"] ?? "/tmp")/.cache")/cellbook"
+    }
+
+    @Test("deploy, chat and cleanup against the real llama.cpp server")
+    func deployChatCleanup() async throws {
+        let f = try Fixture()
+        let s = try await f.run()
+        #expect(s.exitCode == 0)
+        let state = try f.state()
+        let deploy = try #require(state.cells["deploy"]?.outputs)
+        let chat = try #require(state.cells["chat"]?.outputs)
+        let cleanup = try #require(state.cells["cleanup"]?.outputs)
+        // The answer is real text, counted by the server, with a finish reason.
+        #expect((chat["content"]?.stringValue ?? "").count > 10)
+        #expect((chat["completion_tokens"]?.intValue ?? 0) > 0)
+        #expect((chat["prompt_tokens"]?.intValue ?? 0) > 5)
+        #expect(["stop", "length"].contains(chat["finish_reason"]?.stringValue ?? ""))
+        #expect(chat["usage_source"] == "server usage")
+        #expect((chat["ttft_s"]?.doubleValue ?? 0) > 0)
+        // Cleanup stopped the server and its port is closed.
+        let pid = Int32(try #require(deploy["pid"]?.intValue))
+        let port = try #require(deploy["port"]?.intValue)
+        #expect(cleanup["was_running"] == true)
+        #expect(cleanup["port_closed"] == true)
+        #expect(!ChildProcess.isAlive(pid))
+        #expect(!LlamaServer.isPortOpen(port))
+        // Running cleanup again is fine.
+        let again = try await f.run { $0.only = "cleanup"; $0.force = true }
+        #expect(again.exitCode == 0)
+        #expect(try f.state().cells["cleanup"]?.outputs["was_running"] == false)
+    }
+
+    @Test("a live deploy is reused from cache; a dead one is deployed again")
+    func liveDeployReused() async throws {
+        let f = try Fixture()
+        let first = try await f.run { $0.until = "deploy" }
+        #expect(first.exitCode == 0)
+        let pid1 = try #require(f.state().cells["deploy"]?.outputs["pid"]?.intValue)
+        defer { kill(Int32(pid1), SIGKILL) }
+
+        let second = try await f.run { $0.until = "deploy" }
+        #expect(f.outcome(second, "deploy")?.status == .cached)
+        #expect(try f.state().cells["deploy"]?.outputs["pid"]?.intValue == pid1)
+
+        // The server dies behind cellbook's back: the cached deploy is no longer valid.
+        kill(Int32(pid1), SIGKILL)
+        for _ in 0..<50 where ChildProcess.isAlive(Int32(pid1)) { try await Task.sleep(for: .milliseconds(100)) }
+        let third = try await f.run { $0.until = "deploy" }
+        #expect(f.outcome(third, "deploy")?.status == .ran)
+        let pid2 = try #require(f.state().cells["deploy"]?.outputs["pid"]?.intValue)
+        #expect(pid2 != pid1)
+        #expect(ChildProcess.isAlive(Int32(pid2)))
+        let done = try await f.run { $0.only = "cleanup" }
+        #expect(done.exitCode == 0)
+        #expect(!ChildProcess.isAlive(Int32(pid2)))
+    }
+
+    @Test("a server that dies at start fails the deploy with its log")
+    func serverDiesAtStart() async throws {
+        let bogus = NSTemporaryDirectory() + "not-a-model-\(UUID().uuidString).gguf"
+        try "this is not a GGUF file".write(toFile: bogus, atomically: true, encoding: .utf8)
+        let f = try Fixture(modelPath: bogus)
+        let s = try await f.run()
+        #expect(s.exitCode == 1)
+        let deploy = try #require(f.outcome(s, "deploy"))
+        #expect(deploy.status == .failed)
+        let error = deploy.error ?? ""
+        #expect(error.contains("exited during start-up"))
+        // The tail of llama-server's own log explains why.
+        #expect(error.lowercased().contains("gguf") || error.lowercased().contains("model"))
+        #expect(f.outcome(s, "chat") == nil)
+        #expect(try f.state().cells["deploy"]?.status == .failed)
+    }
+
+    @Test("chat against a stopped server fails with a clear message")
+    func chatAgainstStoppedServer() async throws {
+        let f = try Fixture()
+        #expect(try await f.run { $0.until = "deploy" }.exitCode == 0)
+        #expect(try await f.run { $0.only = "cleanup" }.exitCode == 0)
+        let s = try await f.run { $0.only = "chat" }
+        #expect(s.exitCode == 1)
+        let error = f.outcome(s, "chat")?.error ?? ""
+        #expect(error.contains("cannot reach endpoint e2e-local"))
+        #expect(error.contains("deploy"))
+    }
+}
+
+private var sharedCache: String { LocalTargetEndToEndTests.sharedCacheDirectory }
