@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "LocalRuntime", dependencies: ["CellbookHTTP", "CellbookEngine"]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
-            "CellbookEngine", "PlaybookModel", "CellbookHTTP", "LocalRuntime", "HardwareFit", // TEMP: "LoadBench",
+            "CellbookEngine", "PlaybookModel", "CellbookHTTP", "LocalRuntime", "HardwareFit", "LoadBench",
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
@@ -41,6 +41,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),
+        // The load generator's accuracy and overhead benchmark (scripts/bench/loadbench-accuracy.sh).
+        .executableTarget(name: "loadbench-harness", dependencies: ["LoadBench"], path: "scripts/bench/driver"),
 
         .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel"]),

@@ -9,6 +9,7 @@ public let allCellKinds: [any CellKind.Type] = [
     HardwareCheckCell.self,
     DeployCell.self,
     ChatCell.self,
+    BenchmarkCell.self,
     CleanupCell.self,
 ]
 

@@ -38,10 +38,12 @@ public struct ThroughputSeries: Sendable, Equatable {
         let wall = Double(runEndNs &- runStartNs) / 1e9
         let bucket = max(0.1, ChartScale.niceStep(max(wall, 0.1) / Double(max(1, targetBuckets))))
         let count = max(1, Int((wall / bucket).rounded(.up)))
+        // Integer nanoseconds, so a chunk exactly on a bucket edge lands in the later bucket.
+        let bucketNs = max(1, UInt64((bucket * 1e9).rounded()))
         var tokens = [Double](repeating: 0, count: count)
         for timeline in timelines {
             for time in timeline.chunkTimesNs where time >= runStartNs {
-                let index = min(count - 1, Int(Double(time - runStartNs) / 1e9 / bucket))
+                let index = min(count - 1, Int((time - runStartNs) / bucketNs))
                 tokens[index] += 1
             }
         }

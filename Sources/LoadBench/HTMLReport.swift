@@ -18,7 +18,7 @@ public enum HTMLReport {
                        throughputSVG(ThroughputSeries(timelines: result.timelines, runStartNs: result.runStartNs,
                                                       runEndNs: result.runEndNs)))
         body += figure("Gap between chunks (ms)",
-                       histogramSVG(Histogram(successful.flatMap { $0.interChunkLatencies.map { $0 * 1000 } }),
+                       histogramSVG(Histogram(pooledGapsInMilliseconds(successful)),
                                     unit: "ms", color: "#4c9a6a"))
         body += "</div>\n"
         body += "<h2>Summary</h2>\n" + summaryTable(summary)
@@ -57,6 +57,13 @@ public enum HTMLReport {
         }
         return "\(mode); \(result.requests.count) requests in \(TextFormat.fixed(result.wallSeconds, 1)) s; seed \(config.seed)"
             + (result.stoppedByTimeout ? "; stopped by the \(TextFormat.fixed(config.timeoutSeconds, 0)) s timeout" : "")
+    }
+
+    static func pooledGapsInMilliseconds(_ requests: [RequestMetrics]) -> [Double] {
+        var gaps: [Double] = []
+        for request in requests { request.appendInterChunkLatencies(to: &gaps) }
+        for index in gaps.indices { gaps[index] *= 1000 }
+        return gaps
     }
 
     static func figure(_ caption: String, _ svg: String) -> String {

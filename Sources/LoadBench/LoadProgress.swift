@@ -67,8 +67,7 @@ final class RunTally: Sendable {
         self.startNs = startNs
     }
 
-    @inline(__always)
-    func chunkReceived() { state.withLock { $0.chunks += 1 } }
+    func chunksReceived(_ count: Int) { state.withLock { $0.chunks += count } }
     func requestStarted() { state.withLock { $0.inFlight += 1 } }
     func requestFinished(failed: Bool) {
         state.withLock {

@@ -75,6 +75,8 @@ public enum LoadTest {
         await withTaskGroup(of: RequestTimeline.self) { group in
             var inFlight = 0
             for planned in plan {
+                // A cancelled run stops sending; what is in flight ends as `.cancelled`.
+                if Task.isCancelled { break }
                 var intended: UInt64? = nil
                 if let offset = arrivals?[planned.index] {
                     let due = runStart &+ offset
@@ -87,7 +89,10 @@ public enum LoadTest {
                     timelines.append(finished)
                     inFlight -= 1
                 }
-                if RunClock.now() >= deadline { stoppedByTimeout = true; break }
+                let launchAt = RunClock.now()
+                if launchAt >= deadline { stoppedByTimeout = true; break }
+                // A closed loop means to send now; the task may start a little later.
+                let intendedStart = intended ?? launchAt
                 var params = JSONObject()
                 params["max_tokens"] = .int(planned.maxTokens)
                 params.merge(config.additionalSamplingParams)
@@ -97,7 +102,7 @@ public enum LoadTest {
                 tally.requestStarted()
                 inFlight += 1
                 group.addTask {
-                    let timeline = await sendOne(request, planned: planned, intendedNs: intended,
+                    let timeline = await sendOne(request, planned: planned, intendedNs: intendedStart,
                                                  lengthModel: lengthModel, transport: transport,
                                                  timeoutNs: requestTimeoutNs, tally: tally)
                     tally.requestFinished(failed: timeline.failure != nil)
@@ -157,12 +162,22 @@ public enum LoadTest {
             group.addTask {
                 var observation = Observation()
                 observation.chunkTimes.reserveCapacity(request.maxTokens + 1)
+                // Progress counts are flushed every 50 ms of stream time rather than per chunk,
+                // keeping the shared lock off the per-token path.
+                var unreported = 0
+                var reportedAt: UInt64 = 0
+                defer { if unreported > 0 { tally.chunksReceived(unreported) } }
                 do {
                     for try await event in transport.stream(request) {
                         switch event {
                         case .chunk(let chunk):
                             observation.chunkTimes.append(chunk.receivedAt)
-                            tally.chunkReceived()
+                            unreported += 1
+                            if chunk.receivedAt &- reportedAt >= 50_000_000 {
+                                tally.chunksReceived(unreported)
+                                unreported = 0
+                                reportedAt = chunk.receivedAt
+                            }
                         case .usage(let prompt, let completion):
                             if let prompt { observation.promptTokens = prompt }
                             if let completion { observation.completionTokens = completion }
@@ -178,6 +193,8 @@ public enum LoadTest {
                     observation.failure = .connection(message: String(describing: error))
                 }
                 observation.endNs = RunClock.now()
+                // Cancellation ends a stream quietly; it must not pass for a complete answer.
+                if Task.isCancelled && observation.failure == nil { observation.failure = .cancelled }
                 return .streamEnded(observation)
             }
             group.addTask {
@@ -201,7 +218,10 @@ public enum LoadTest {
                 }
             }
             var result = ended ?? Observation()
-            if timedOut {
+            if timedOut && Task.isCancelled {
+                result.failure = .cancelled
+                result.endNs = RunClock.now()
+            } else if timedOut {
                 result.failure = .timedOut(afterSeconds: Double(timeoutNs) / 1e9)
                 result.endNs = start &+ timeoutNs
             }

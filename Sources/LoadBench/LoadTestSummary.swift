@@ -10,24 +10,27 @@
 public struct LoadTestSummary: Sendable, Equatable {
     public static let resultsVersion = "2023-08-31"
 
-    /// The metrics llmperf summarises, in its order, as (key, value extractor).
-    static let llmperfMetrics: [(String, @Sendable (RequestMetrics) -> [Double])] = [
-        ("inter_token_latency_s", { [$0.llmperfInterTokenLatency] }),
-        ("ttft_s", { [$0.ttft] }),
-        ("end_to_end_latency_s", { [$0.endToEndLatency] }),
-        ("request_output_throughput_token_per_s", { [$0.requestOutputThroughput] }),
-        ("number_input_tokens", { [Double($0.inputTokens)] }),
-        ("number_output_tokens", { [Double($0.outputTokens)] }),
+    /// Appends a request's samples of one metric to a pooled buffer.
+    typealias SampleExtractor = @Sendable (RequestMetrics, inout [Double]) -> Void
+
+    /// The metrics llmperf summarises, in its order, as (key, sample extractor).
+    static let llmperfMetrics: [(String, SampleExtractor)] = [
+        ("inter_token_latency_s", { $1.append($0.llmperfInterTokenLatency) }),
+        ("ttft_s", { $1.append($0.ttft) }),
+        ("end_to_end_latency_s", { $1.append($0.endToEndLatency) }),
+        ("request_output_throughput_token_per_s", { $1.append($0.requestOutputThroughput) }),
+        ("number_input_tokens", { $1.append(Double($0.inputTokens)) }),
+        ("number_output_tokens", { $1.append(Double($0.outputTokens)) }),
     ]
 
     /// Metrics llmperf does not have. Inter-chunk latencies pool every gap of every successful
     /// request, as vLLM's ITL percentiles do.
-    static let additionalMetrics: [(String, @Sendable (RequestMetrics) -> [Double])] = [
-        ("time_per_output_token_s", { $0.timePerOutputToken.map { [$0] } ?? [] }),
-        ("inter_chunk_latency_s", { $0.interChunkLatencies }),
-        ("ttft_from_intended_start_s", { [$0.ttftFromIntendedStart] }),
-        ("end_to_end_latency_from_intended_start_s", { [$0.endToEndLatencyFromIntendedStart] }),
-        ("start_delay_s", { [$0.startDelay] }),
+    static let additionalMetrics: [(String, SampleExtractor)] = [
+        ("time_per_output_token_s", { if let value = $0.timePerOutputToken { $1.append(value) } }),
+        ("inter_chunk_latency_s", { $0.appendInterChunkLatencies(to: &$1) }),
+        ("ttft_from_intended_start_s", { $1.append($0.ttftFromIntendedStart) }),
+        ("end_to_end_latency_from_intended_start_s", { $1.append($0.endToEndLatencyFromIntendedStart) }),
+        ("start_delay_s", { $1.append($0.startDelay) }),
     ]
 
     /// The flattened summary, in file order.
@@ -41,7 +44,9 @@ public struct LoadTestSummary: Sendable, Equatable {
         let successful = requests.filter(\.succeeded)
         var distributions: [String: Distribution] = [:]
         for (key, extract) in LoadTestSummary.llmperfMetrics + LoadTestSummary.additionalMetrics {
-            distributions[key] = Distribution(successful.flatMap(extract))
+            var samples: [Double] = []
+            for request in successful { extract(request, &samples) }
+            distributions[key] = Distribution(sortingInPlace: &samples)
         }
         self.distributions = distributions
         name = ResultFiles.baseName(model: config.model, meanInputTokens: config.meanInputTokens,

@@ -68,20 +68,28 @@ public struct ChatStreamInterpreter: Sendable {
 
     /// Feeds body bytes; returns the events they complete. Throws on an in-stream error event.
     public mutating func feed(_ bytes: [UInt8], receivedAt: UInt64) throws(CompletionStreamError) -> [CompletionStreamEvent] {
-        try interpret(parser.feed(bytes, receivedAt: receivedAt))
+        var events: [CompletionStreamEvent] = []
+        try feed(bytes, receivedAt: receivedAt, into: &events)
+        return events
+    }
+
+    /// As `feed(_:receivedAt:)`, appending to a buffer the caller reuses.
+    public mutating func feed(_ bytes: [UInt8], receivedAt: UInt64,
+                              into events: inout [CompletionStreamEvent]) throws(CompletionStreamError) {
+        try interpret(parser.feed(bytes, receivedAt: receivedAt), into: &events)
     }
 
     /// Ends the byte stream; throws `.disconnected` if the server never said it was done.
     public mutating func finish() throws(CompletionStreamError) -> [CompletionStreamEvent] {
-        let events = try interpret(parser.finish())
+        var events: [CompletionStreamEvent] = []
+        try interpret(parser.finish(), into: &events)
         guard sawDone || sawFinish else {
             throw .disconnected(detail: "the stream ended without [DONE] or a finish_reason")
         }
         return events
     }
 
-    private mutating func interpret(_ sse: [SSEEvent]) throws(CompletionStreamError) -> [CompletionStreamEvent] {
-        var events: [CompletionStreamEvent] = []
+    private mutating func interpret(_ sse: [SSEEvent], into events: inout [CompletionStreamEvent]) throws(CompletionStreamError) {
         for event in sse {
             var data = event.data
             // withUTF8 rethrows untyped errors, so the typed error travels in a Result.
@@ -114,7 +122,6 @@ public struct ChatStreamInterpreter: Sendable {
                 events.append(.usage(promptTokens: fields.promptTokens, completionTokens: fields.completionTokens))
             }
         }
-        return events
     }
 }
 
@@ -169,7 +176,7 @@ final class SSEChatStreamReader: @unchecked Sendable {
                 pending = [.responseHead(status: status, receivedAt: RunClock.now())]
             case .body(let bytes, let receivedAt):
                 do {
-                    pending = try interpreter.feed(bytes, receivedAt: receivedAt)
+                    try interpreter.feed(bytes, receivedAt: receivedAt, into: &pending)
                 } catch {
                     ended = true
                     throw error

@@ -75,6 +75,14 @@ public struct PlannedRequest: Sendable, Equatable {
     public var estimatedInputTokens: Int
     /// Output length drawn for this request, sent as `max_tokens`.
     public var maxTokens: Int
+
+    public init(index: Int, prompt: String, targetInputTokens: Int, estimatedInputTokens: Int, maxTokens: Int) {
+        self.index = index
+        self.prompt = prompt
+        self.targetInputTokens = targetInputTokens
+        self.estimatedInputTokens = estimatedInputTokens
+        self.maxTokens = maxTokens
+    }
 }
 
 /// Builds prompts the way llmperf's `randomly_sample_sonnet_lines_prompt` does, from a seeded
@@ -117,9 +125,14 @@ public struct PromptPlanner: Sendable {
             var prompt = PromptPlanner.instruction(outputTokens: maxTokens)
             var remaining = lengthModel.sonnetCharacters(forTokens: target)
             var used = 0
-            generator.shuffle(&shuffled)
             var position = 0
             while remaining > 0 {
+                // Fisher–Yates one step at a time: a prompt needs tens of lines, not all 2,000+.
+                // Past the end, the same order repeats, as llmperf's loop over its shuffled list does.
+                if position < shuffled.count {
+                    let pick = position + generator.nextInt(below: shuffled.count - position)
+                    if pick != position { shuffled.swapAt(position, pick) }
+                }
                 let line = shuffled[position % shuffled.count]
                 let length = corpus.lineLengths[line]
                 if length > remaining {
@@ -161,11 +174,16 @@ public enum PromptLengthCalibration: Sendable {
 }
 
 enum Calibrator {
-    /// Short and long probe texts that differ only in sonnet characters.
+    /// Short and long probe texts that differ only in sonnet characters. The long one samples
+    /// lines evenly across the whole corpus, since prompts draw from all of it and the
+    /// characters-per-token ratio drifts between sonnets; it stays near 900 tokens so servers
+    /// with small input limits accept it.
     static func probeTexts(corpus: SonnetCorpus, outputTokens: Int) -> (short: (String, Int), long: (String, Int)) {
         let instruction = PromptPlanner.instruction(outputTokens: outputTokens)
-        let shortLines = corpus.lines.prefix(4)
-        let longLines = corpus.lines.prefix(96)
+        let stride = max(1, corpus.lines.count / 80)
+        let sample = Swift.stride(from: 0, to: corpus.lines.count, by: stride).prefix(80).map { corpus.lines[$0] }
+        let shortLines = sample.prefix(4)
+        let longLines = sample
         let shortText = shortLines.joined()
         let longText = longLines.joined()
         return ((instruction + shortText, shortText.unicodeScalars.count),

@@ -9,12 +9,15 @@ public enum RequestFailure: Sendable, Equatable {
     case timedOut(afterSeconds: Double)
     case connection(message: String)
     case malformed(message: String)
+    /// The load test itself was cancelled while the request was in flight.
+    case cancelled
 
     public static let connectionCode = -1
     public static let disconnectCode = -2
     public static let timeoutCode = -3
     public static let inStreamCodeWhenServerGaveNone = -4
     public static let malformedCode = -5
+    public static let cancelledCode = -6
 
     public var code: Int {
         switch self {
@@ -24,6 +27,7 @@ public enum RequestFailure: Sendable, Equatable {
         case .timedOut: return RequestFailure.timeoutCode
         case .connection: return RequestFailure.connectionCode
         case .malformed: return RequestFailure.malformedCode
+        case .cancelled: return RequestFailure.cancelledCode
         }
     }
 
@@ -36,6 +40,7 @@ public enum RequestFailure: Sendable, Equatable {
         case .timedOut: return "timeout"
         case .connection: return "connection"
         case .malformed: return "malformed_stream"
+        case .cancelled: return "cancelled"
         }
     }
 
@@ -49,6 +54,7 @@ public enum RequestFailure: Sendable, Equatable {
             return "no complete answer within the request timeout of \(JSONValue.formatNumber(seconds)) s; the transfer was aborted"
         case .connection(let message): return "connection failed: \(message)"
         case .malformed(let message): return "malformed stream: \(message)"
+        case .cancelled: return "the load test was cancelled while this request was in flight"
         }
     }
 
@@ -79,7 +85,8 @@ public enum TokenCountSource: String, Sendable, Equatable {
 /// from this by pure functions, so they can be checked on synthetic timelines.
 public struct RequestTimeline: Sendable, Equatable {
     public var index: Int
-    /// When the schedule meant to send it (open loop); equals `startNs` in a closed loop.
+    /// When the schedule meant to send it (open loop), or when the run decided to send it (closed
+    /// loop: a user became free); the request task starts a moment later, at `startNs`.
     public var intendedStartNs: UInt64
     /// Just before the transport was asked to send.
     public var startNs: UInt64
@@ -137,9 +144,28 @@ public struct RequestMetrics: Sendable, Equatable {
     // new keys
     /// vLLM's TPOT: (latency - ttft) / (output tokens - 1); nil with fewer than two tokens.
     public var timePerOutputToken: Double?
-    /// Gaps between consecutive content chunks (vLLM's ITL list).
-    public var interChunkLatencies: [Double]
+    /// Receive times of the content chunks (shared with the timeline, not copied); the gaps
+    /// are derived from them on demand so a long run keeps 8 bytes per token, not 16.
+    public var chunkTimesNs: [UInt64]
+    /// Mean gap between chunks: the gaps telescope, so it is (last - first) / (chunks - 1).
     public var interChunkLatencyMean: Double?
+
+    /// Gaps between consecutive content chunks (vLLM's ITL list).
+    public var interChunkLatencies: [Double] {
+        var gaps: [Double] = []
+        appendInterChunkLatencies(to: &gaps)
+        return gaps
+    }
+
+    /// Appends the gaps to `buffer`, for pooling every request's gaps without intermediate arrays.
+    public func appendInterChunkLatencies(to buffer: inout [Double]) {
+        guard chunkTimesNs.count > 1 else { return }
+        var previous = chunkTimesNs[0]
+        for time in chunkTimesNs.dropFirst() {
+            buffer.append(time >= previous ? Double(time - previous) / 1e9 : -Double(previous - time) / 1e9)
+            previous = time
+        }
+    }
     public var ttftFromIntendedStart: Double
     public var endToEndLatencyFromIntendedStart: Double
     /// Actual send minus intended send: how long the client held the request back.
@@ -195,13 +221,12 @@ public struct RequestMetrics: Sendable, Equatable {
         timePerOutputToken = outputTokens > 1 && firstChunk != nil
             ? (endToEndLatency - ttft) / Double(outputTokens - 1) : nil
 
-        var gaps: [Double] = []
-        gaps.reserveCapacity(max(0, chunks.count - 1))
-        if chunks.count > 1 {
-            for position in 1..<chunks.count { gaps.append(seconds(chunks[position - 1], chunks[position])) }
+        chunkTimesNs = chunks
+        if let firstChunk, let lastChunk, chunks.count > 1 {
+            interChunkLatencyMean = seconds(firstChunk, lastChunk) / Double(chunks.count - 1)
+        } else {
+            interChunkLatencyMean = nil
         }
-        interChunkLatencies = gaps
-        interChunkLatencyMean = gaps.isEmpty ? nil : Statistics.mean(gaps)
 
         ttftFromIntendedStart = firstChunk.map { seconds(timeline.intendedStartNs, $0) } ?? 0
         endToEndLatencyFromIntendedStart = seconds(timeline.intendedStartNs, timeline.endNs)

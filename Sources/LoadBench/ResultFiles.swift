@@ -61,6 +61,17 @@ public struct ResultFiles: Sendable, Equatable {
         return files
     }
 
+    /// Writes the self-contained HTML report as `<stem>_report.html` in `directory` (which must
+    /// exist; `write(_:to:)` creates it) and returns its path.
+    public static func writeHTMLReport(_ result: LoadTestResult, to directory: String,
+                                       title: String? = nil) throws(LoadBenchError) -> String {
+        let stem = baseName(model: result.config.model, meanInputTokens: result.config.meanInputTokens,
+                            meanOutputTokens: result.config.meanOutputTokens)
+        let path = (directory.hasSuffix("/") ? directory : directory + "/") + stem + "_report.html"
+        try writeText(HTMLReport.render(result, title: title), to: path)
+        return path
+    }
+
     static func writeText(_ text: String, to path: String) throws(LoadBenchError) {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)

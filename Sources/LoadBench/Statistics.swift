@@ -17,7 +17,15 @@ public struct Distribution: Sendable, Equatable {
     public var stddev: Double
 
     public init(_ samples: [Double]) {
-        let values = samples.filter { !$0.isNaN }.sorted()
+        var values = samples
+        self.init(sortingInPlace: &values)
+    }
+
+    /// Sorts `values` in place and summarises them: pooled chunk gaps can be millions of
+    /// samples, so no copies are made.
+    init(sortingInPlace values: inout [Double]) {
+        if values.contains(where: \.isNaN) { values.removeAll(where: \.isNaN) }
+        Statistics.sortInPlace(&values)
         count = values.count
         quantiles = Distribution.reportedQuantiles.map { Statistics.quantile(sorted: values, $0.q) }
         mean = Statistics.mean(values)
@@ -46,6 +54,56 @@ public enum Statistics {
         return lerp(sorted[lowerIndex], sorted[upperIndex], t)
     }
 
+    /// Ascending sort without the scratch buffer the standard library's (stable) sort
+    /// allocates: quicksort with median-of-three pivots, insertion sort for short runs, and
+    /// recursion on the smaller side only, so the stack stays O(log n). NaN-free input only.
+    static func sortInPlace(_ values: inout [Double]) {
+        values.withUnsafeMutableBufferPointer { buffer in
+            quicksort(buffer, 0, buffer.count - 1)
+        }
+    }
+
+    private static func quicksort(_ a: UnsafeMutableBufferPointer<Double>, _ lowStart: Int, _ highStart: Int) {
+        var low = lowStart
+        var high = highStart
+        while high - low > 16 {
+            let middle = low + (high - low) / 2
+            if a[middle] < a[low] { a.swapAt(middle, low) }
+            if a[high] < a[low] { a.swapAt(high, low) }
+            if a[high] < a[middle] { a.swapAt(high, middle) }
+            let pivot = a[middle]
+            var i = low
+            var j = high
+            while i <= j {
+                while a[i] < pivot { i += 1 }
+                while a[j] > pivot { j -= 1 }
+                if i <= j {
+                    a.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if j - low < high - i {
+                quicksort(a, low, j)
+                low = i
+            } else {
+                quicksort(a, i, high)
+                high = j
+            }
+        }
+        if high > low {
+            for index in (low + 1)...high {
+                let value = a[index]
+                var position = index - 1
+                while position >= low && a[position] > value {
+                    a[position + 1] = a[position]
+                    position -= 1
+                }
+                a[position + 1] = value
+            }
+        }
+    }
+
     static func lerp(_ a: Double, _ b: Double, _ t: Double) -> Double {
         let difference = b - a
         return t >= 0.5 ? b - difference * (1 - t) : a + difference * t
@@ -60,14 +118,14 @@ public enum Statistics {
     public static func sampleStandardDeviation(_ values: [Double]) -> Double {
         guard values.count > 1 else { return .nan }
         let average = mean(values)
-        let squares = values.map { ($0 - average) * ($0 - average) }
-        return (pairwiseSum(squares[...]) / Double(values.count - 1)).squareRoot()
+        let squares = pairwiseSum(values[...]) { ($0 - average) * ($0 - average) }
+        return (squares / Double(values.count - 1)).squareRoot()
     }
 
     /// Pairwise summation, as numpy uses, keeps rounding error at O(log n).
-    static func pairwiseSum(_ values: ArraySlice<Double>) -> Double {
-        if values.count <= 8 { return values.reduce(0, +) }
+    static func pairwiseSum(_ values: ArraySlice<Double>, _ transform: (Double) -> Double = { $0 }) -> Double {
+        if values.count <= 8 { return values.reduce(0) { $0 + transform($1) } }
         let middle = values.startIndex + values.count / 2
-        return pairwiseSum(values[..<middle]) + pairwiseSum(values[middle...])
+        return pairwiseSum(values[..<middle], transform) + pairwiseSum(values[middle...], transform)
     }
 }

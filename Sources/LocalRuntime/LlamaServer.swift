@@ -14,13 +14,19 @@ public struct LlamaServer: Sendable {
         /// Tokens per slot: the local mirror of TGI's MAX_TOTAL_TOKENS.
         public var tokensPerSlot: Int
         public var logPath: String
-        /// CPU threads for generation. llama.cpp's threads spin at barriers, so one thread per
-        /// core with anything else busy collapses throughput (measured here: 87 tokens/s with 1
-        /// thread, 1.3 with 2 on 2 cores while another process used one core): default half.
+        /// CPU threads for generation. llama.cpp's threads spin at barriers, so more threads than
+        /// free cores collapses throughput (measured on 2 cores: 87 tokens/s with 1 thread but
+        /// 1.3 with 2 while another process kept one core busy; idle, 2 threads made 113 against
+        /// 70). The default takes the cores that are free now: all of them minus the load average.
         public var threads: Int
         public var extraArguments: [String]
 
-        public static var defaultThreads: Int { max(1, ProcessInfo.processInfo.activeProcessorCount / 2) }
+        public static var defaultThreads: Int {
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
+                .flatMap { $0.split(separator: " ").first.flatMap { Double($0) } } ?? Double(cores) / 2
+            return max(1, min(cores, cores - Int(load.rounded())))
+        }
 
         public init(binary: String, modelPath: String, port: Int, slots: Int, tokensPerSlot: Int, logPath: String,
                     threads: Int = Launch.defaultThreads, extraArguments: [String] = []) {

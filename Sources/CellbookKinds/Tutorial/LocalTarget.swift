@@ -1,6 +1,7 @@
 import CellbookEngine
 import CellbookHTTP
 import Foundation
+import LoadBench
 import LocalRuntime
 import PlaybookModel
 
@@ -9,7 +10,7 @@ import PlaybookModel
 ///
 /// Target settings: `model_path` (a GGUF file instead of the bundled model), `server_url`
 /// (an already running OpenAI-compatible server: nothing is installed or started), `port`,
-/// `slots` (concurrent sequences), `threads` (CPU threads; default half the cores),
+/// `slots` (concurrent sequences), `threads` (CPU threads; default: the cores free now),
 /// `stop_grace` (seconds before SIGKILL on cleanup).
 public struct LocalTarget: ServingTarget {
     public static let runtime = "local"
@@ -179,6 +180,15 @@ public struct LocalTarget: ServingTarget {
 
     public func chatStream(_ endpoint: EndpointRef, request: ChatRequest) -> AsyncThrowingStream<ChatStreamEvent, Error> {
         client.streamChat(url: endpoint.url.trimmingSlash + "/v1/chat/completions", request: request, timeout: .seconds(600))
+    }
+
+    public func loadTransport(_ endpoint: EndpointRef) -> (any ChatStreamTransport, PromptLengthCalibration) {
+        let base = endpoint.url.trimmingSlash
+        let transport = OpenAIChatTransport(client: client, url: base + "/v1/chat/completions")
+        // llama-server has /tokenize; an external server may not, so probe its usage instead.
+        let calibration: PromptLengthCalibration = setting("server_url") == nil
+            ? .tokenizer(ServerTokenizer(client: client, url: base + "/tokenize", dialect: .llamaCpp)) : .probe
+        return (transport, calibration)
     }
 
     // MARK: cleanup

@@ -1,6 +1,7 @@
 import CellbookEngine
 import CellbookHTTP
 import Foundation
+import LoadBench
 import PlaybookModel
 
 /// Where the tutorial's model is served. Each target is a type in its own file, chosen by the
@@ -20,6 +21,9 @@ public protocol ServingTarget: Sendable {
     func liveness(of deployment: [String: Value]) async -> Liveness
     /// Streams a chat completion from a deployment.
     func chatStream(_ endpoint: EndpointRef, request: ChatRequest) -> AsyncThrowingStream<ChatStreamEvent, Error>
+    /// The load generator's view of a deployment: how it streams, and how prompt lengths are
+    /// calibrated (a tokenizer route where the server has one, probe requests otherwise).
+    func loadTransport(_ endpoint: EndpointRef) -> (any ChatStreamTransport, PromptLengthCalibration)
     /// Deletes what deploy created. Safe to call when it is already gone.
     func cleanup(_ endpoint: EndpointRef, deployment: [String: Value]) async throws -> [String: Value]
 }

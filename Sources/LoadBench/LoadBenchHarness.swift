@@ -1,0 +1,124 @@
+import Foundation
+import CellbookHTTP
+
+/// Drives the load generator for the accuracy and overhead benchmarks in `scripts/bench/`.
+///
+/// It runs the same path a user's load test runs (`LoadTest.execute` over `OpenAIChatTransport`
+/// and one shared `HTTPClient`) with fixed prompts, and can write every request's chunk receive
+/// times so `scripts/bench/compare_clients.py` can compare them with the fake server's write log.
+/// A small executable calls `main(arguments:)`; see `scripts/bench/driver/main.swift`.
+public enum LoadBenchHarness {
+    public struct Options: Sendable, Equatable {
+        public var url: String
+        public var model: String = "fake/tgi-model"
+        /// Closed-loop users.
+        public var streams: Int = 32
+        /// Requests each user sends, one after another.
+        public var requestsPerStream: Int = 4
+        public var maxTokens: Int = 100
+        /// JSON-lines file of per-request chunk times; nil writes none.
+        public var timelineFile: String?
+        /// Directory for llmperf's two JSON files and the HTML report; nil writes none.
+        public var resultsDirectory: String?
+        /// Extra fields for every request body (the fake server reads a `fake` object).
+        public var samplingParams: JSONObject = [:]
+        public var includeUsage: Bool = true
+
+        public init(url: String) { self.url = url }
+    }
+
+    public struct Report: Sendable, Equatable {
+        public var requests: Int
+        public var failed: Int
+        public var chunks: Int
+        public var wallSeconds: Double
+
+        public var json: JSONObject {
+            ["requests": .int(requests), "failed": .int(failed), "chunks": .int(chunks),
+             "wall_s": .double(wallSeconds),
+             "chunks_per_s": .double(wallSeconds > 0 ? Double(chunks) / wallSeconds : 0)]
+        }
+    }
+
+    public static func run(_ options: Options) async throws(LoadBenchError) -> Report {
+        let config = LoadTestConfig(model: options.model, concurrentRequests: options.streams,
+                                    maxCompletedRequests: options.streams * options.requestsPerStream,
+                                    timeoutSeconds: 3600, requestTimeoutSeconds: 600,
+                                    additionalSamplingParams: options.samplingParams, seed: 1)
+        let problems = config.problems()
+        guard problems.isEmpty else { throw .invalidConfig(problems) }
+        let plan = (0..<config.maxCompletedRequests).map {
+            PlannedRequest(index: $0, prompt: "Randomly stream lines from the following text with \(options.maxTokens) output tokens.",
+                           targetInputTokens: 16, estimatedInputTokens: 16, maxTokens: options.maxTokens)
+        }
+        let transport = OpenAIChatTransport(client: HTTPClient(), url: options.url, includeUsage: options.includeUsage)
+        let result = await LoadTest.execute(plan: plan, config: config, lengthModel: .heuristic, transport: transport)
+        if let path = options.timelineFile {
+            var text = ""
+            for timeline in result.timelines {
+                var line = JSONObject()
+                line["id"] = .string("loadbench-\(config.seed)-\(timeline.index)")
+                line["start_ns"] = .int(Int(truncatingIfNeeded: timeline.startNs))
+                line["chunks_ns"] = .array(timeline.chunkTimesNs.map { .int(Int(truncatingIfNeeded: $0)) })
+                line["error"] = timeline.failure.map { .string($0.message) } ?? .null
+                text += JSONValue.object(line).serialized() + "\n"
+            }
+            try ResultFiles.writeText(text, to: path)
+        }
+        if let directory = options.resultsDirectory {
+            _ = try ResultFiles.write(result, to: directory)
+            _ = try ResultFiles.writeHTMLReport(result, to: directory)
+            print(TextReport.render(result.summary))
+        }
+        return Report(requests: result.requests.count, failed: result.requests.filter { !$0.succeeded }.count,
+                      chunks: result.timelines.reduce(0) { $0 + $1.chunkTimesNs.count },
+                      wallSeconds: result.wallSeconds)
+    }
+
+    /// Command-line entry: `--url U --streams N --requests-per-stream R --max-tokens T
+    /// [--timeline FILE] [--results-dir DIR] [--params JSON] [--no-usage]`. Prints the report
+    /// as one JSON line (last line of output).
+    /// Returns the process exit code (0 ok, 1 failed run, 2 bad arguments).
+    public static func main(arguments: [String]) async -> Int32 {
+        var options = Options(url: "")
+        var index = 0
+        func value() -> String? {
+            index += 1
+            return index < arguments.count ? arguments[index] : nil
+        }
+        while index < arguments.count {
+            let flag = arguments[index]
+            switch flag {
+            case "--url": options.url = value() ?? ""
+            case "--model": options.model = value() ?? options.model
+            case "--streams": options.streams = Int(value() ?? "") ?? -1
+            case "--requests-per-stream": options.requestsPerStream = Int(value() ?? "") ?? -1
+            case "--max-tokens": options.maxTokens = Int(value() ?? "") ?? -1
+            case "--timeline": options.timelineFile = value()
+            case "--results-dir": options.resultsDirectory = value()
+            case "--no-usage": options.includeUsage = false
+            case "--params":
+                do { options.samplingParams = try LoadTestConfig.parseSamplingParams(value() ?? "") } catch {
+                    FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                    return 2
+                }
+            default:
+                FileHandle.standardError.write(Data("unknown argument \(flag); see LoadBenchHarness.main\n".utf8))
+                return 2
+            }
+            index += 1
+        }
+        guard !options.url.isEmpty, options.streams > 0, options.requestsPerStream > 0, options.maxTokens > 0 else {
+            FileHandle.standardError.write(Data("need --url and positive --streams, --requests-per-stream, --max-tokens\n".utf8))
+            return 2
+        }
+        do {
+            let report = try await run(options)
+            print(JSONValue.object(report.json).serialized())
+            return report.failed == 0 ? 0 : 1
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            return 1
+        }
+    }
+}
