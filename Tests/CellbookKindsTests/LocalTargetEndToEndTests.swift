@@ -53,6 +53,19 @@ struct LocalTargetEndToEndTests {
                 temperature: 0.9
                 top_p: 0.6
                 stop: ["<|eot_id|>"]
+          - id: benchmark
+            kind: benchmark
+            with:
+              endpoint: "{{ cells.deploy.endpoint_name }}"
+              url: "{{ cells.deploy.url }}"
+              model: meta-llama/Meta-Llama-3-8B-Instruct
+              num_concurrent_requests: 2
+              max_num_completed_requests: 6
+              mean_input_tokens: 64
+              stddev_input_tokens: 8
+              mean_output_tokens: 24
+              stddev_output_tokens: 4
+              seed: 7
           - id: cleanup
             kind: cleanup
             with:
@@ -122,6 +135,54 @@ struct LocalTargetEndToEndTests {
         let again = try await f.run { $0.only = "cleanup"; $0.force = true }
         #expect(again.exitCode == 0)
         #expect(try f.state().cells["cleanup"]?.outputs["was_running"] == false)
+    }
+
+    @Test("the benchmark runs against the real server and the tutorial's printing code reads its summary")
+    func benchmarkAndTutorialCode() async throws {
+        let f = try Fixture()
+        let s = try await f.run { $0.until = "benchmark" }
+        // Stop the server before asserting, so a failed expectation leaves nothing running.
+        #expect(try await f.run { $0.only = "cleanup" }.exitCode == 0)
+        #expect(s.exitCode == 0, "\(f.outcome(s, "benchmark")?.error ?? "")")
+        let out = try #require(f.state().cells["benchmark"]?.outputs)
+        #expect(out["completed_requests"] == 6)
+        #expect(out["error_rate"]?.doubleValue == 0)
+        // Real input counts come from the server, not the configured mean.
+        #expect((out["measured_mean_input_tokens"]?.doubleValue ?? 0) > 30)
+        #expect((out["ttft_s_mean"]?.doubleValue ?? 0) > 0)
+        let html = try #require(out["report_html"]?.stringValue)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg"))
+        #expect(!page.contains("<script src"), "the report opens offline")
+
+        // The tutorial's own code, unchanged, run in the results folder.
+        let dir = try #require(out["results_dir"]?.stringValue)
+        let code = """
+            import glob
+            import json
+            with open(glob.glob(f'results/*summary.json')[0], 'r') as file:
+                data = json.load(file)
+            print("Concurrent requests: 25")
+            print(f"Avg. Input token length: {data['mean_input_tokens']}")
+            print(f"Avg. Output token length: {data['mean_output_tokens']}")
+            print(f"Avg. First-Time-To-Token: {data['results_ttft_s_mean']*1000:.2f}ms")
+            print(f"Avg. Thorughput: {data['results_mean_output_throughput_token_per_s']:.2f} tokens/sec")
+            print(f"Avg. Latency: {data['results_inter_token_latency_s_mean']*1000:.2f}ms/token")
+            """
+        let outPipe = Pipe()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", code]
+        p.currentDirectoryURL = URL(fileURLWithPath: (dir as NSString).deletingLastPathComponent)
+        p.standardOutput = outPipe
+        try p.run()
+        p.waitUntilExit()
+        let printed = String(decoding: outPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 0)
+        #expect(printed.contains("Avg. Input token length: 64"))
+        #expect(printed.contains("Avg. Output token length: 24"))
+        #expect(printed.range(of: #"Avg\. First-Time-To-Token: [0-9]+\.[0-9]{2}ms"#, options: .regularExpression) != nil)
+        #expect(printed.range(of: #"Avg\. Thorughput: [0-9]+\.[0-9]{2} tokens/sec"#, options: .regularExpression) != nil)
     }
 
     @Test("a live deploy is reused from cache; a dead one is deployed again")
