@@ -30,8 +30,10 @@ runtime: build
 demo: build
 	$(CELLBOOK) run playbooks/deploy-llama3.yaml
 
+# Serial: the end-to-end suite runs a real model server on the free cores, and timing checks
+# in other suites should not share the machine with it.
 test: deps
-	swift test
+	swift test --no-parallel
 
 bench: build
 	bash scripts/bench-cli.sh

@@ -97,6 +97,7 @@ public struct LlamaServer: Sendable {
     /// SIGTERM, then SIGKILL after `grace` seconds; then confirms the port is closed.
     public static func stop(pid: Int32, port: Int, grace: Double) async -> StopReport {
         guard pid > 0, ChildProcess.isAlive(pid), isOurServer(pid) else {
+            if pid > 0 { var st: Int32 = 0; _ = waitpid(pid, &st, WNOHANG) }
             return StopReport(wasRunning: false, forced: false, portClosed: !isPortOpen(port))
         }
         kill(pid, SIGTERM)
@@ -113,6 +114,9 @@ public struct LlamaServer: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
+        // Reap it if this process started it (otherwise a zombie stays until we exit).
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
         var closed = !isPortOpen(port)
         for _ in 0..<20 where !closed {
             try? await Task.sleep(for: .milliseconds(100))

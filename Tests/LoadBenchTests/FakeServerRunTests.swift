@@ -46,8 +46,9 @@ struct FakeServerRunTests {
         #expect(lines.contains("Avg. Output token length: 12"))
         let ttft = try #require(result.summary.number("results_ttft_s_mean"))
         #expect(lines.contains("Avg. First-Time-To-Token: \(TextFormat.fixed(ttft * 1000, 2))ms"))
-        // The fake server waits 15 ms before the first token.
-        #expect(ttft > 0.014 && ttft < 0.2)
+        // The fake server waits 15 ms before the first token; the upper bound only catches a
+        // gross error (a loaded CI machine stretches the rest).
+        #expect(ttft > 0.014 && ttft < 2.0)
         #expect(lines.contains("responses 6 ['float']"))
         #expect(result.summary.json["run"] == .string("ci"))
         await server.shutdown()
