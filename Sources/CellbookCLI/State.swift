@@ -13,13 +13,15 @@ struct State: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let values = try SessionInspector(config: config, outputsRoot: options.outputsRoot).values()
+        let inspector = SessionInspector(config: config, outputsRoot: options.outputsRoot)
+        let values = try inspector.values()
+        let released = try inspector.load().cells.compactMapValues(\.releasedBy)
         if format == .json {
             return try printJSON(Value.object(Dictionary(values.map { ($0.0, Value.object($0.1)) }, uniquingKeysWith: { a, _ in a })))
         }
         if values.isEmpty { print("No values yet: run the playbook first (cellbook run \(options.playbook)).") }
         for (cell, outputs) in values {
-            print(Format.bold(cell))
+            print(Format.bold(cell) + (released[cell].map { Format.dim("  (released by \($0): no longer running)") } ?? ""))
             for (k, v) in outputs.sorted(by: { $0.key < $1.key }) {
                 let text = v.interpolationText.replacingOccurrences(of: "\n", with: " ⏎ ")
                 print("  \(k) = \(text.count > 120 ? String(text.prefix(120)) + "…" : text)")

@@ -151,7 +151,11 @@ public final class PlaybookRunner: @unchecked Sendable {
             let kind = kindType.init()
             let context = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
                                       console: nil, workDirectory: scratch)
-            if cached, let record, !o.dryRun, let live = await kind.liveness(of: record.outputs, context: context), case .gone(let why) = live {
+            if cached, let record, let by = record.releasedBy {
+                cached = false
+                if !o.step { printer.narrative(cell) }
+                printer.note("'\(cell.id)' was released by cell '\(by)' (its server or endpoint is gone); running it again")
+            } else if cached, let record, !o.dryRun, let live = await kind.liveness(of: record.outputs, context: context), case .gone(let why) = live {
                 cached = false
                 if !o.step { printer.narrative(cell) }
                 printer.note("cached result of '\(cell.id)' is no longer valid: \(why); running it again")
@@ -205,6 +209,15 @@ public final class PlaybookRunner: @unchecked Sendable {
             case .success(let outputs):
                 running.status = .ok
                 running.outputs = outputs.mapValues(redactor.redact)
+                if kindType.schema.releasesUpstream {
+                    for id in resolved.readCells.sorted() {
+                        guard let upstream = config.playbook.cells.first(where: { $0.id == id }),
+                            kinds[upstream.kind]?.schema.hasLiveResource == true, state.cells[id]?.status == .ok
+                        else { continue }
+                        state.cells[id]?.releasedBy = cell.id
+                        state.cells[id]?.releasedAt = Date()
+                    }
+                }
                 outcome.outputs = running.outputs
                 if !quiet { printer.finished(cell, seconds: elapsed) }
             case .failure(let error):

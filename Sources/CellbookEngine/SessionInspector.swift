@@ -13,6 +13,8 @@ public struct SessionInspector: Sendable {
 
     public enum Status: String, Codable, Sendable {
         case notRun = "not run", cached, stale, failed, interrupted, running
+        /// Cached, but its live resource was ended by a later cell (cleanup): runs again when needed.
+        case released
     }
 
     public struct Row: Codable, Sendable {
@@ -76,7 +78,9 @@ public struct SessionInspector: Sendable {
         case .running: return lockHeld ? .running : .interrupted
         case .interrupted: return .interrupted
         case .failed: return .failed
-        case .ok: return currentKey(cell, state) == r.cacheKey ? .cached : .stale
+        case .ok:
+            guard currentKey(cell, state) == r.cacheKey else { return .stale }
+            return r.releasedBy == nil ? .cached : .released
         }
     }
 
@@ -89,7 +93,8 @@ public struct SessionInspector: Sendable {
             var st = status(cell, state, lockHeld: held)
             if st == .cached, let r = state.cells[cell.id] {
                 let upstream = Set(r.reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
-                if upstream.contains(where: { out[$0] != .cached }) { st = .stale }
+                // A released upstream cell keeps its values (a redeploy reuses its address).
+                if upstream.contains(where: { out[$0] != .cached && out[$0] != .released }) { st = .stale }
             }
             out[cell.id] = st
         }

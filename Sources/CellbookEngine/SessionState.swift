@@ -25,9 +25,15 @@ public struct CellRecord: Codable, Sendable, Equatable {
     public var durationSeconds: Double?
     public var error: String?
     public var pid: Int32?
+    /// Set when a later cell (cleanup) ended this cell's live resource: the outputs are kept
+    /// as a record, but no longer describe something running.
+    public var releasedBy: String?
+    public var releasedAt: Date?
 
     enum CodingKeys: String, CodingKey {
         case status, kind, inputs, reads, outputs, error, pid
+        case releasedBy = "released_by"
+        case releasedAt = "released_at"
         case cacheKey = "cache_key"
         case startedAt = "started_at"
         case finishedAt = "finished_at"

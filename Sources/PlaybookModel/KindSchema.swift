@@ -23,15 +23,22 @@ public struct KindSchema: Sendable {
     public var acceptsDeclaredOutputs: Bool
     /// Narrative-only kinds (note) print their markdown and no cell header.
     public var isNarrative: Bool
+    /// Outputs stay valid only while something external lives (a server, an endpoint).
+    public var hasLiveResource: Bool
+    /// Ends the live resources of the upstream cells it reads (cleanup): on success the runner
+    /// marks those cells' records as released, so state no longer claims they are up.
+    public var releasesUpstream: Bool
 
     public init(name: String, summary: String, inputs: [Input], outputs: [String], acceptsDeclaredOutputs: Bool = false,
-                isNarrative: Bool = false) {
+                isNarrative: Bool = false, hasLiveResource: Bool = false, releasesUpstream: Bool = false) {
         self.name = name
         self.summary = summary
         self.inputs = inputs
         self.outputs = outputs
         self.acceptsDeclaredOutputs = acceptsDeclaredOutputs
         self.isNarrative = isNarrative
+        self.hasLiveResource = hasLiveResource
+        self.releasesUpstream = releasesUpstream
     }
 
     public func input(_ name: String) -> Input? { inputs.first { $0.name == name } }

@@ -131,6 +131,12 @@ struct LocalTargetEndToEndTests {
         #expect(cleanup["port_closed"] == true)
         #expect(!ChildProcess.isAlive(pid))
         #expect(!LlamaServer.isPortOpen(port))
+        // Cleanup cleared the deployment from state: the record is kept but marked released,
+        // and the next run deploys again instead of trusting it.
+        #expect(state.cells["deploy"]?.releasedBy == "cleanup")
+        let rows = try SessionInspector(config: f.runner.config, outputsRoot: "\(f.dir)/outputs").rows()
+        #expect(rows.first { $0.id == "deploy" }?.status == .released)
+        #expect(rows.first { $0.id == "chat" }?.status == .cached)
         // Running cleanup again is fine.
         let again = try await f.run { $0.only = "cleanup"; $0.force = true }
         #expect(again.exitCode == 0)

@@ -13,7 +13,8 @@ public struct CleanupCell: CellKind {
             .init("url", .string, "the endpoint's URL"),
             .init("deployment", .object, required: true, "the deploy cell's outputs"),
         ],
-        outputs: ["stopped", "was_running", "port_closed", "forced"])
+        outputs: ["stopped", "was_running", "port_closed", "forced"],
+        releasesUpstream: true)
 
     public init() {}
 

@@ -21,7 +21,8 @@ public struct DeployCell: CellKind {
             .init("env", .object, "container environment: HF_MODEL_ID, SM_NUM_GPUS, MAX_INPUT_LENGTH, MAX_TOTAL_TOKENS, ..."),
             .init("setup", .object, "the setup cell's outputs (server binary, model path)"),
         ],
-        outputs: ["endpoint_name", "url", "pid", "port", "status", "model", "startup_s", "started_at", "slots", "log_path"])
+        outputs: ["endpoint_name", "url", "pid", "port", "status", "model", "startup_s", "started_at", "slots", "log_path"],
+        hasLiveResource: true)
 
     public init() {}
 
