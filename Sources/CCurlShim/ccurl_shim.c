@@ -76,3 +76,165 @@ void ccurl_name_current_thread(const char *name) {
     pthread_setname_np(pthread_self(), name);
 #endif
 }
+
+// MARK: The reactor: what wakes the event loop and how libcurl hears of it.
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long ccurl_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+}
+
+#if defined(__linux__)
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+// Sockets are watched with epoll and serviced with curl_multi_socket_action, so each turn
+// costs O(ready sockets) instead of curl_multi_perform's walk over every transfer. libcurl
+// tells us what to watch (CURLMOPT_SOCKETFUNCTION) and when its next timeout is due
+// (CURLMOPT_TIMERFUNCTION); the deadline becomes epoll_wait's timeout.
+struct ccurl_reactor {
+    CURLM *multi;
+    int epoll_fd;
+    int wake_fd;
+    long long deadline_ns;  // -1: no libcurl timer pending
+};
+
+enum { CCURL_REACTOR_MAX_EVENTS = 256 };
+
+// Marks a socket that is already in the epoll set (curl_multi_assign's per-socket pointer).
+static char ccurl_registered;
+
+static int ccurl_reactor_socket(CURL *easy, curl_socket_t socket, int what, void *userp, void *socketp) {
+    (void)easy;
+    ccurl_reactor *reactor = userp;
+    if (what == CURL_POLL_REMOVE) {
+        if (socketp) {
+            epoll_ctl(reactor->epoll_fd, EPOLL_CTL_DEL, socket, NULL);
+            curl_multi_assign(reactor->multi, socket, NULL);
+        }
+        return 0;
+    }
+    struct epoll_event event = {0};
+    event.data.fd = socket;
+    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    if (socketp) {
+        if (epoll_ctl(reactor->epoll_fd, EPOLL_CTL_MOD, socket, &event) == 0) return 0;
+        if (errno != ENOENT) return -1;
+    }
+    if (epoll_ctl(reactor->epoll_fd, EPOLL_CTL_ADD, socket, &event) != 0) return -1;
+    curl_multi_assign(reactor->multi, socket, &ccurl_registered);
+    return 0;
+}
+
+static int ccurl_reactor_timer(CURLM *multi, long timeout_ms, void *userp) {
+    (void)multi;
+    ccurl_reactor *reactor = userp;
+    reactor->deadline_ns = timeout_ms < 0 ? -1 : ccurl_monotonic_ns() + (long long)timeout_ms * 1000000LL;
+    return 0;
+}
+
+ccurl_reactor *ccurl_reactor_create(CURLM *multi) {
+    ccurl_reactor *reactor = calloc(1, sizeof *reactor);
+    if (!reactor) return NULL;
+    reactor->multi = multi;
+    reactor->deadline_ns = -1;
+    reactor->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    reactor->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    struct epoll_event event = {0};
+    event.events = EPOLLIN;
+    event.data.fd = reactor->wake_fd;
+    if (reactor->epoll_fd < 0 || reactor->wake_fd < 0
+        || epoll_ctl(reactor->epoll_fd, EPOLL_CTL_ADD, reactor->wake_fd, &event) != 0) {
+        int saved = errno;
+        if (reactor->epoll_fd >= 0) close(reactor->epoll_fd);
+        if (reactor->wake_fd >= 0) close(reactor->wake_fd);
+        free(reactor);
+        errno = saved;
+        return NULL;
+    }
+    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, ccurl_reactor_socket);
+    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, reactor);
+    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, ccurl_reactor_timer);
+    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, reactor);
+    return reactor;
+}
+
+void ccurl_reactor_destroy(ccurl_reactor *reactor) {
+    if (!reactor) return;
+    close(reactor->epoll_fd);
+    close(reactor->wake_fd);
+    free(reactor);
+}
+
+void ccurl_reactor_wakeup(ccurl_reactor *reactor) {
+    uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: the loop is woken either way.
+    (void)!write(reactor->wake_fd, &one, sizeof one);
+}
+
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
+    struct epoll_event events[CCURL_REACTOR_MAX_EVENTS];
+    int wait_ms = max_wait_ms;
+    if (reactor->deadline_ns >= 0) {
+        long long left = reactor->deadline_ns - ccurl_monotonic_ns();
+        // Round up: waking before the deadline would only spin.
+        long long left_ms = left <= 0 ? 0 : (left + 999999) / 1000000;
+        if (wait_ms < 0 || left_ms < wait_ms) wait_ms = (int)left_ms;
+    }
+    int count = epoll_wait(reactor->epoll_fd, events, CCURL_REACTOR_MAX_EVENTS, wait_ms);
+    int woken = 0;
+    int running = 0;
+    for (int i = 0; i < count; i++) {
+        int fd = events[i].data.fd;
+        if (fd == reactor->wake_fd) {
+            uint64_t value;
+            (void)!read(reactor->wake_fd, &value, sizeof value);
+            woken = 1;
+            continue;
+        }
+        uint32_t ready = events[i].events;
+        int flags = ((ready & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ready & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                    | ((ready & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(reactor->multi, fd, flags, &running);
+    }
+    if (reactor->deadline_ns >= 0 && ccurl_monotonic_ns() >= reactor->deadline_ns) {
+        // Cleared first: the action may set the next timer.
+        reactor->deadline_ns = -1;
+        curl_multi_socket_action(reactor->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    return woken;
+}
+
+#else
+
+// Elsewhere (macOS) the multi handle's own poll loop does the job, a little less cheaply.
+struct ccurl_reactor {
+    CURLM *multi;
+};
+
+ccurl_reactor *ccurl_reactor_create(CURLM *multi) {
+    ccurl_reactor *reactor = calloc(1, sizeof *reactor);
+    if (reactor) reactor->multi = multi;
+    return reactor;
+}
+
+void ccurl_reactor_destroy(ccurl_reactor *reactor) { free(reactor); }
+
+void ccurl_reactor_wakeup(ccurl_reactor *reactor) { curl_multi_wakeup(reactor->multi); }
+
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
+    int running = 0;
+    curl_multi_perform(reactor->multi, &running);
+    curl_multi_poll(reactor->multi, NULL, 0, max_wait_ms < 0 ? 5000 : max_wait_ms, NULL);
+    curl_multi_perform(reactor->multi, &running);
+    // curl_multi_poll does not say whether it was woken; commands are checked every turn.
+    return 1;
+}
+
+#endif

@@ -10,12 +10,12 @@ import Darwin
 
 /// One libcurl multi handle driven by one dedicated thread.
 ///
-/// Other threads never call into the multi handle except `curl_multi_wakeup`
-/// (which libcurl makes thread safe for exactly this): they queue commands
-/// under a lock and wake the loop. The loop thread adds and removes easy
-/// handles, runs `curl_multi_perform` (which calls the transfers' callbacks),
-/// collects finished transfers and sleeps in `curl_multi_poll` until a socket
-/// is ready, a libcurl timer is due, or it is woken.
+/// Other threads never touch the multi handle: they queue commands under a
+/// lock and wake the loop through the reactor (an eventfd on Linux). The loop
+/// thread adds and removes easy handles, and each turn sleeps in the reactor
+/// until a socket is ready, libcurl's timer is due, or it is woken; the reactor
+/// then has libcurl service only the ready sockets (`curl_multi_socket_action`,
+/// which calls the transfers' callbacks), and the loop collects finished transfers.
 final class CurlEventLoop: @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer)
@@ -23,10 +23,11 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     /// The longest sleep with nothing to do; libcurl's own timers and
-    /// `curl_multi_wakeup` cut it short, so this only bounds idle wake-ups.
-    private static let idlePollMilliseconds: Int32 = 5_000
+    /// wake-ups cut it short, so this only bounds idle wake-ups.
+    private static let idleWaitMilliseconds: Int32 = 5_000
 
     private let multi: UnsafeMutableRawPointer?
+    private let reactor: OpaquePointer?
     /// Why the loop could not start; every request then fails with it.
     private var startFailure: String?
 
@@ -40,8 +41,13 @@ final class CurlEventLoop: @unchecked Sendable {
     init() {
         _ = curlGlobalInit
         multi = curl_multi_init()
+        reactor = multi.flatMap { ccurl_reactor_create($0) }
         guard multi != nil else {
             startFailure = "libcurl could not create a multi handle (out of memory?)"
+            return
+        }
+        guard reactor != nil else {
+            startFailure = "could not set up the event loop's epoll and eventfd (errno \(errno))"
             return
         }
         let error = startThread()
@@ -52,7 +58,9 @@ final class CurlEventLoop: @unchecked Sendable {
 
     deinit {
         // Only reached after the loop thread has returned (it holds a reference while running).
+        // The multi handle first: cleaning it up may still report sockets to the reactor.
         if let multi { curl_multi_cleanup(multi) }
+        ccurl_reactor_destroy(reactor)
     }
 
     // MARK: Called from any thread
@@ -63,7 +71,7 @@ final class CurlEventLoop: @unchecked Sendable {
             return
         }
         lock.withLock { commands.append(.add(transfer)) }
-        curl_multi_wakeup(multi)
+        ccurl_reactor_wakeup(reactor)
     }
 
     /// Stops a transfer whose consumer has gone. Safe before, during and after
@@ -75,14 +83,14 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.cancelRequested = true
             commands.append(.cancel(transfer))
         }
-        curl_multi_wakeup(multi)
+        ccurl_reactor_wakeup(reactor)
     }
 
     /// Asks the loop thread to fail what is left and exit.
     func shutdown() {
         guard startFailure == nil else { return }
         lock.withLock { shuttingDown = true }
-        curl_multi_wakeup(multi)
+        ccurl_reactor_wakeup(reactor)
     }
 
     // MARK: The loop thread
@@ -116,19 +124,20 @@ final class CurlEventLoop: @unchecked Sendable {
     private func run() {
         ccurl_name_current_thread("cellbook-http")
         var batch: [Command] = []
-        var running: Int32 = 0
+        var woken = true
         while true {
-            let stop = lock.withLock {
-                swap(&batch, &commands)  // both keep their capacity: no allocation per turn
-                return shuttingDown
+            // The lock is taken only when another thread has woken the loop, not per network read.
+            if woken {
+                let stop = lock.withLock {
+                    swap(&batch, &commands)  // both keep their capacity: no allocation per turn
+                    return shuttingDown
+                }
+                for command in batch { apply(command) }
+                batch.removeAll(keepingCapacity: true)
+                if stop { break }
             }
-            for command in batch { apply(command) }
-            batch.removeAll(keepingCapacity: true)
-            if stop { break }
-
-            curl_multi_perform(multi, &running)
+            woken = ccurl_reactor_turn(reactor, Self.idleWaitMilliseconds) != 0
             collectFinished()
-            curl_multi_poll(multi, nil, 0, Self.idlePollMilliseconds, nil)
         }
 
         for (easy, transfer) in active {

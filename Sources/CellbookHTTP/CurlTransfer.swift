@@ -14,6 +14,8 @@ enum TransferSink {
     case stream(AsyncThrowingStream<HTTPStreamEvent, Error>.Continuation)
     /// The body is collected and the whole response delivered at the end.
     case collect(CheckedContinuation<HTTPResponse, Error>)
+    /// Head, chunks and the end go straight to the consumer, on the loop thread.
+    case callback(any HTTPStreamSink)
 }
 
 /// How a transfer ended, from the event loop's point of view.
@@ -34,6 +36,9 @@ final class CurlTransfer: @unchecked Sendable {
     let easy: UnsafeMutableRawPointer
     var sink: TransferSink?
     var cancelRequested = false
+    /// Kept alive until the transfer finishes (the client, for sink streams, which have no
+    /// other owner to hold it).
+    var owner: AnyObject?
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -200,6 +205,8 @@ final class CurlTransfer: @unchecked Sendable {
         // Stamp first: this is the moment the bytes reached us.
         let receivedAt = MonotonicClock.nanoseconds()
         if !headDelivered { deliverHead() }
+        // The sink turned the head down: returning short makes libcurl abort the transfer.
+        if consumerGone { return 0 }
         switch sink {
         case .stream(let continuation):
             let chunk = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in
@@ -215,6 +222,11 @@ final class CurlTransfer: @unchecked Sendable {
             }
         case .collect:
             collected.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
+        case .callback(let consumer):
+            if !consumer.receiveBody(bytes, receivedAt: receivedAt) {
+                consumerGone = true
+                return 0
+            }
         case nil:
             return 0
         }
@@ -234,7 +246,10 @@ final class CurlTransfer: @unchecked Sendable {
             // End of a header block: hand over the head now rather than at the
             // first body byte, so a consumer learns the status even while the
             // server is still queueing the request.
-            if status >= 200 && !headDelivered { deliverHead() }
+            if status >= 200 && !headDelivered {
+                deliverHead()
+                if consumerGone { return 0 }
+            }
             return line.count
         }
         guard let colon = trimmed.firstIndex(of: UInt8(ascii: ":")) else { return line.count }
@@ -274,8 +289,13 @@ final class CurlTransfer: @unchecked Sendable {
         if ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK, code != 0 {
             status = code
         }
-        if case .stream(let continuation) = sink {
+        switch sink {
+        case .stream(let continuation):
             continuation.yield(.head(status: status, headers: headers))
+        case .callback(let consumer):
+            if !consumer.receiveHead(status: status, headers: headers) { consumerGone = true }
+        case .collect, nil:
+            break
         }
     }
 
@@ -283,11 +303,11 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Called once libcurl reports the transfer done, after the handle left the multi handle.
     func complete(_ result: CURLcode) {
-        if result == CURLE_OK {
-            if !headDelivered { deliverHead() }
-            finish(.completed)
-        } else if consumerGone {
+        if result == CURLE_OK && !headDelivered { deliverHead() }
+        if consumerGone {
             finish(.cancelled)
+        } else if result == CURLE_OK {
+            finish(.completed)
         } else {
             finish(.failed(error(for: result)))
         }
@@ -297,6 +317,7 @@ final class CurlTransfer: @unchecked Sendable {
     func finish(_ outcome: TransferOutcome) {
         guard let sink else { return }
         self.sink = nil
+        defer { owner = nil }
         switch (sink, outcome) {
         case (.stream(let continuation), .completed), (.stream(let continuation), .cancelled):
             continuation.finish()
@@ -309,6 +330,12 @@ final class CurlTransfer: @unchecked Sendable {
             continuation.resume(throwing: error)
         case (.collect(let continuation), .cancelled):
             continuation.resume(throwing: CancellationError())
+        case (.callback(let consumer), .completed):
+            consumer.finish(.completed)
+        case (.callback(let consumer), .failed(let error)):
+            consumer.finish(.failed(error))
+        case (.callback(let consumer), .cancelled):
+            consumer.finish(.cancelled)
         }
     }
 

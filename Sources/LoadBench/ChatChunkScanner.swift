@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What one OpenAI `chat.completion.chunk` payload says, as far as load testing cares.
 public struct ChatChunkFields: Sendable, Equatable {
     /// `choices[0].delta.content` (or legacy `choices[0].text`), when present and not null.
@@ -28,6 +36,14 @@ public struct ChatChunkFields: Sendable, Equatable {
 /// that alone would use a core, which is the overhead this module exists to avoid.
 public enum ChatChunkScanner {
     public static func scan(_ payload: UnsafeBufferPointer<UInt8>) throws(CompletionStreamError) -> ChatChunkFields {
+        try scan(payload, decodingContent: true)
+    }
+
+    /// With `decodingContent` false, a non-empty content is reported as a placeholder (`"…"`)
+    /// instead of being decoded: for callers that only time the chunks and would otherwise
+    /// build a String per token for nothing.
+    static func scan(_ payload: UnsafeBufferPointer<UInt8>,
+                     decodingContent: Bool) throws(CompletionStreamError) -> ChatChunkFields {
         var cursor = Cursor(bytes: payload)
         var fields = ChatChunkFields()
         do {
@@ -38,7 +54,7 @@ public enum ChatChunkScanner {
                     try cursor.array { (cursor: inout Cursor) throws(ScanError) in
                         if first {
                             first = false
-                            try scanChoice(&cursor, into: &fields)
+                            try scanChoice(&cursor, into: &fields, decodingContent: decodingContent)
                         } else {
                             try cursor.skipValue()
                         }
@@ -74,20 +90,27 @@ public enum ChatChunkScanner {
         return try result.get()
     }
 
-    private static func scanChoice(_ cursor: inout Cursor, into fields: inout ChatChunkFields) throws(ScanError) {
+    private static func scanChoice(_ cursor: inout Cursor, into fields: inout ChatChunkFields,
+                                   decodingContent: Bool) throws(ScanError) {
+        func content(_ cursor: inout Cursor) throws(ScanError) -> String? {
+            if decodingContent { return try cursor.stringOrNil() }
+            guard try cursor.peek() == UInt8(ascii: "\"") else { return try cursor.stringOrNil() }
+            // An escape decodes to at least one character, so only "" is empty.
+            return try cursor.rawString().range.isEmpty ? "" : "\u{2026}"
+        }
         guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
         try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
             if key.equals("delta") || key.equals("message") {
                 guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
                 try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
                     if key.equals("content") {
-                        if let text = try cursor.stringOrNil() { fields.content = text }
+                        if let text = try content(&cursor) { fields.content = text }
                     } else {
                         try cursor.skipValue()
                     }
                 }
             } else if key.equals("text") {
-                if let text = try cursor.stringOrNil() { fields.content = text }
+                if let text = try content(&cursor) { fields.content = text }
             } else if key.equals("finish_reason") {
                 fields.finishReason = try cursor.stringOrNil()
             } else {
@@ -131,16 +154,10 @@ struct KeyBytes {
     let range: Range<Int>
     let hasEscapes: Bool
 
+    @inline(__always)
     func equals(_ literal: StaticString) -> Bool {
-        guard !hasEscapes, literal.utf8CodeUnitCount == range.count else { return false }
-        return literal.withUTF8Buffer { expected in
-            var position = 0
-            for index in range {
-                if base[index] != expected[position] { return false }
-                position += 1
-            }
-            return true
-        }
+        guard !hasEscapes, literal.utf8CodeUnitCount == range.count, let start = base.baseAddress else { return false }
+        return memcmp(start + range.lowerBound, literal.utf8Start, range.count) == 0
     }
 }
 
@@ -207,6 +224,7 @@ struct Cursor {
         }
     }
 
+    /// The extent of a string token (cursor on its opening quote), leaving escapes undecoded.
     /// The extent of a string token (cursor on its opening quote), leaving escapes undecoded.
     mutating func rawString() throws(ScanError) -> KeyBytes {
         index += 1

@@ -160,6 +160,18 @@ public enum LoadTest {
         let start = RunClock.now()
         let observed: Observation = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
+                if let collecting = transport as? any ChatTranscriptTransport {
+                    // The cheap path: the transport parses on its own thread and reports once.
+                    let transcript = await collecting.transcript(request) { tally.chunksReceived($0) }
+                    var observation = Observation(chunkTimes: transcript.chunkTimes,
+                                                  promptTokens: transcript.promptTokens,
+                                                  completionTokens: transcript.completionTokens,
+                                                  finishReason: transcript.finishReason,
+                                                  failure: transcript.failure.map(RequestFailure.init))
+                    observation.endNs = transcript.endedAt
+                    if Task.isCancelled && observation.failure == nil { observation.failure = .cancelled }
+                    return .streamEnded(observation)
+                }
                 var observation = Observation()
                 observation.chunkTimes.reserveCapacity(request.maxTokens + 1)
                 // Progress counts are flushed every 50 ms of stream time rather than per chunk,

@@ -1,5 +1,13 @@
 import CellbookHTTP
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Streams chat completions from an OpenAI-compatible `/v1/chat/completions` endpoint
 /// (TGI's Messages API, vLLM, llama.cpp's llama-server, llama-cpp-python) over CellbookHTTP.
 ///
@@ -45,14 +53,378 @@ public struct OpenAIChatTransport: ChatStreamTransport {
     }
 
     public func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionStreamEvent, Error> {
+        let http = client.stream(httpRequest(for: request))
+        let reader = SSEChatStreamReader(events: http, url: url)
+        // Unfolding runs the reader on the consuming task: one hop per network read, no relay task.
+        return AsyncThrowingStream(unfolding: { try await reader.next() })
+    }
+
+    /// Runs one completion with its SSE parsed on the HTTP client's event-loop thread as the
+    /// bytes arrive; only the finished transcript crosses into Swift concurrency, one resumption
+    /// per request instead of one per network read. Chunk times are libcurl's receive stamps.
+    /// Cancelling the calling task aborts the transfer; the transcript then has what came so far.
+    public func transcript(_ request: CompletionRequest,
+                           progress: (@Sendable (Int) -> Void)? = nil) async -> CompletionTranscript {
+        let sink = ChatTranscriptSink(url: url, expectedChunks: request.maxTokens + 1, progress: progress)
+        let handle = client.stream(httpRequest(for: request), to: sink)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { sink.deliver(to: $0) }
+        } onCancel: {
+            handle.cancel()
+        }
+    }
+
+    private func httpRequest(for request: CompletionRequest) -> HTTPRequest {
         var allHeaders = ["Content-Type": "application/json", "Accept": "text/event-stream",
                           "X-Request-Id": request.requestID]
         allHeaders.merge(headers) { _, caller in caller }
         let bytes = Array(JSONValue.object(body(for: request)).serialized().utf8)
-        let http = client.stream(HTTPRequest(method: "POST", url: url, headers: allHeaders, body: bytes))
-        let reader = SSEChatStreamReader(events: http, url: url)
-        // Unfolding runs the reader on the consuming task: one hop per network read, no relay task.
-        return AsyncThrowingStream(unfolding: { try await reader.next() })
+        return HTTPRequest(method: "POST", url: url, headers: allHeaders, body: bytes)
+    }
+}
+
+/// What one streamed completion produced, gathered as it streamed and handed over at its end.
+public struct CompletionTranscript: Sendable, Equatable {
+    /// Receive times (CLOCK_MONOTONIC ns) of the content-bearing chunks, in order.
+    public var chunkTimes: [UInt64]
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+    /// The last `finish_reason` the stream gave.
+    public var finishReason: String?
+    /// Why the request failed; nil when the answer is complete or the transfer was cancelled.
+    public var failure: CompletionStreamError?
+    /// The transfer was stopped by cancellation before it ended by itself.
+    public var cancelled: Bool
+    /// When the transfer ended (CLOCK_MONOTONIC ns), taken where it ended rather than when a
+    /// task got round to it.
+    public var endedAt: UInt64
+
+    public init(chunkTimes: [UInt64] = [], promptTokens: Int? = nil, completionTokens: Int? = nil,
+                finishReason: String? = nil, failure: CompletionStreamError? = nil, cancelled: Bool = false,
+                endedAt: UInt64 = 0) {
+        self.endedAt = endedAt
+        self.chunkTimes = chunkTimes
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.finishReason = finishReason
+        self.failure = failure
+        self.cancelled = cancelled
+    }
+}
+
+/// A transport that can run a whole completion and report it once at the end, which costs far
+/// less than an event per chunk. `LoadTest` uses it when the transport offers it.
+public protocol ChatTranscriptTransport: ChatStreamTransport {
+    /// Runs the completion. `progress`, when given, is called with counts of content chunks
+    /// as they arrive (batched, from any thread; keep it quick).
+    func transcript(_ request: CompletionRequest, progress: (@Sendable (Int) -> Void)?) async -> CompletionTranscript
+}
+
+extension OpenAIChatTransport: ChatTranscriptTransport {}
+
+/// Follows one chat completion on the HTTP event-loop thread: SSE framing, chunk scanning and
+/// the timeline all happen as each read arrives, with no allocation per chunk once warmed up.
+///
+/// Threading: `receiveHead`, `receiveBody` and `finish` run on the loop thread one at a time
+/// (HTTPStreamSink's contract), so the parsing state needs no lock; only the hand-over of the
+/// transcript to the waiting task, which may come before or after `finish`, takes one.
+final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
+    private static let errorBodyLimit = 16 * 1024
+    /// Progress counts are flushed every 50 ms of stream time rather than per chunk.
+    private static let progressIntervalNs: UInt64 = 50_000_000
+
+    private let url: String
+    private let progress: (@Sendable (Int) -> Void)?
+    private var transcript = CompletionTranscript()
+    private var events = SSEDataScanner()
+    private var sawHead = false
+    private var sawDone = false
+    private var sawFinish = false
+    /// Set for a non-2xx head: the body is kept (up to the limit) as the error's text.
+    private var errorStatus: Int?
+    private var errorBody: [UInt8] = []
+    private var unreported = 0
+    private var reportedAt: UInt64 = 0
+    private var lastReceivedAt: UInt64 = 0
+
+    private let handOver = Locked(HandOver.waiting)
+    private enum HandOver {
+        case waiting
+        case ready(CompletionTranscript)
+        case awaited(CheckedContinuation<CompletionTranscript, Never>)
+        case delivered
+    }
+
+    init(url: String, expectedChunks: Int, progress: (@Sendable (Int) -> Void)?) {
+        self.url = url
+        self.progress = progress
+        transcript.chunkTimes.reserveCapacity(max(0, min(expectedChunks, 1 << 20)))
+    }
+
+    /// Resumes `continuation` with the transcript, now or when the transfer finishes.
+    func deliver(to continuation: CheckedContinuation<CompletionTranscript, Never>) {
+        let ready: CompletionTranscript? = handOver.withLock { state in
+            if case .ready(let transcript) = state {
+                state = .delivered
+                return transcript
+            }
+            state = .awaited(continuation)
+            return nil
+        }
+        if let ready { continuation.resume(returning: ready) }
+    }
+
+    func receiveHead(status: Int, headers: [String: String]) -> Bool {
+        sawHead = true
+        if !(200..<300).contains(status) { errorStatus = status }
+        return true
+    }
+
+    func receiveBody(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> Bool {
+        if errorStatus != nil {
+            errorBody.append(contentsOf: bytes.prefix(Self.errorBodyLimit - errorBody.count))
+            return errorBody.count < Self.errorBodyLimit
+        }
+        lastReceivedAt = receivedAt
+        do {
+            try events.feed(bytes) { (payload) throws(CompletionStreamError) in
+                try interpret(payload, receivedAt: receivedAt)
+            }
+            return true
+        } catch {
+            transcript.failure = error
+            return false
+        }
+    }
+
+    func finish(_ end: HTTPStreamEnd) {
+        transcript.endedAt = MonotonicClock.nanoseconds()
+        if let status = errorStatus {
+            let text = String(decoding: errorBody, as: UTF8.self).trimmingWhitespace
+            transcript.failure = .httpStatus(code: status, body: text)
+        } else if transcript.failure == nil {
+            switch end {
+            case .completed:
+                do {
+                    try events.finish { (payload) throws(CompletionStreamError) in
+                        try interpret(payload, receivedAt: lastReceivedAt)
+                    }
+                    if !sawDone && !sawFinish {
+                        transcript.failure = .disconnected(detail: "the stream ended without [DONE] or a finish_reason")
+                    }
+                } catch {
+                    transcript.failure = error
+                }
+            case .failed(let error):
+                transcript.failure = mapped(error)
+            case .cancelled:
+                transcript.cancelled = true
+            }
+        }
+        if unreported > 0 { progress?(unreported) }
+        let result = transcript
+        let waiting: CheckedContinuation<CompletionTranscript, Never>? = handOver.withLock { state in
+            if case .awaited(let continuation) = state {
+                state = .delivered
+                return continuation
+            }
+            state = .ready(result)
+            return nil
+        }
+        waiting?.resume(returning: result)
+    }
+
+    private func interpret(_ data: UnsafeBufferPointer<UInt8>, receivedAt: UInt64) throws(CompletionStreamError) {
+        var start = 0
+        var end = data.count
+        while start < end, data[start] == 0x20 || data[start] == 0x0A || data[start] == 0x0D { start += 1 }
+        while end > start, data[end - 1] == 0x20 || data[end - 1] == 0x0A || data[end - 1] == 0x0D { end -= 1 }
+        if start == end { return }
+        let payload = UnsafeBufferPointer(rebasing: data[start..<end])
+        if payload.elementsEqual("[DONE]".utf8) {
+            sawDone = true
+            return
+        }
+        let fields = try ChatChunkScanner.scan(payload, decodingContent: false)
+        if let message = fields.errorMessage {
+            throw .inStream(code: fields.errorCode, message: message)
+        }
+        if let content = fields.content, !content.isEmpty {
+            transcript.chunkTimes.append(receivedAt)
+            if progress != nil {
+                unreported += 1
+                if receivedAt &- reportedAt >= Self.progressIntervalNs {
+                    progress?(unreported)
+                    unreported = 0
+                    reportedAt = receivedAt
+                }
+            }
+        }
+        if let reason = fields.finishReason {
+            sawFinish = true
+            transcript.finishReason = reason
+        }
+        if let prompt = fields.promptTokens { transcript.promptTokens = prompt }
+        if let completion = fields.completionTokens { transcript.completionTokens = completion }
+    }
+
+    private func mapped(_ error: HTTPError) -> CompletionStreamError {
+        switch error {
+        case .transferFailed(_, let code, let detail) where sawHead:
+            return .disconnected(detail: "\(detail) (libcurl error \(code))")
+        case .connectionRefused, .couldNotResolveHost, .timedOut, .transferFailed, .invalidRequest, .clientUnavailable:
+            return .connection(detail: error.description)
+        }
+    }
+}
+
+/// Pulls the data of each server-sent event out of body bytes as they come, without building
+/// Strings: the same framing rules as CellbookHTTP's `SSEParser` (lines end with "\n", "\r\n" or
+/// "\r", chunks split anywhere, comments, a leading byte order mark, `data:` with or without a
+/// space, a blank line dispatches, an unterminated last event is dispatched at the end).
+/// Fields other than `data` do not matter to a chat stream and are skipped.
+///
+/// It runs for every read of every stream, so line ends are found with memchr, and an event
+/// whose one data line lies within a single read is handed over in place, uncopied.
+struct SSEDataScanner {
+    typealias Dispatch = (UnsafeBufferPointer<UInt8>) throws(CompletionStreamError) -> Void
+
+    private static let lf = UInt8(ascii: "\n")
+    private static let cr = UInt8(ascii: "\r")
+
+    /// Bytes of a line not yet ended, carried to the next read.
+    private var partialLine: [UInt8] = []
+    /// The data lines of the event being built, joined with "\n", once they had to be copied.
+    private var data: [UInt8] = []
+    /// The event's only data line so far, still in the caller's buffer (valid during `feed`).
+    private var inPlace: UnsafeBufferPointer<UInt8>?
+    private var hasData = false
+    private var skipLeadingLF = false
+    private var atStreamStart = true
+
+    init() {
+        partialLine.reserveCapacity(512)
+        data.reserveCapacity(512)
+    }
+
+    /// Scans a read; `dispatch` gets the data of each event it completes (valid during the call).
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, _ dispatch: Dispatch) throws(CompletionStreamError) {
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count > 0 else { return }
+        let buffer = UnsafeBufferPointer(start: base, count: bytes.count)
+        let count = buffer.count
+        defer { keepInPlaceData() }
+        var index = 0
+        if skipLeadingLF {
+            skipLeadingLF = false
+            if buffer[0] == Self.lf { index = 1 }
+        }
+        // Servers end lines with "\n"; a read without any "\r" can be split on "\n" alone.
+        let plainLF = memchr(base + index, Int32(Self.cr), count - index) == nil
+        var lineStart = index
+        while index < count {
+            let lineEnd: Int
+            if plainLF {
+                guard let found = memchr(base + index, Int32(Self.lf), count - index) else { break }
+                lineEnd = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+            } else {
+                var cursor = index
+                while cursor < count, buffer[cursor] != Self.lf, buffer[cursor] != Self.cr { cursor += 1 }
+                if cursor == count { break }
+                lineEnd = cursor
+            }
+            let line = UnsafeBufferPointer(rebasing: buffer[lineStart..<lineEnd])
+            if partialLine.isEmpty {
+                try processLine(line, inReadBuffer: true, dispatch)
+            } else {
+                partialLine.append(contentsOf: line)
+                var carried: [UInt8] = []
+                swap(&carried, &partialLine)
+                defer {
+                    carried.removeAll(keepingCapacity: true)
+                    swap(&carried, &partialLine)
+                }
+                try carried.withUnsafeBufferPointer { (whole) throws(CompletionStreamError) in
+                    try processLine(whole, inReadBuffer: false, dispatch)
+                }
+            }
+            index = lineEnd + 1
+            if buffer[lineEnd] == Self.cr {
+                if index < count {
+                    if buffer[index] == Self.lf { index += 1 }
+                } else {
+                    skipLeadingLF = true
+                }
+            }
+            lineStart = index
+        }
+        if lineStart < count {
+            partialLine.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[lineStart..<count]))
+        }
+    }
+
+    /// Ends the stream: a last line without its line ending and an event without its closing
+    /// blank line are dispatched rather than dropped (servers that close right after their last
+    /// `data:` line would otherwise lose `[DONE]` or the usage chunk).
+    mutating func finish(_ dispatch: Dispatch) throws(CompletionStreamError) {
+        if !partialLine.isEmpty {
+            let last = partialLine
+            partialLine.removeAll()
+            try last.withUnsafeBufferPointer { (whole) throws(CompletionStreamError) in
+                try processLine(whole, inReadBuffer: false, dispatch)
+            }
+        }
+        try dispatchEvent(dispatch)
+    }
+
+    /// The read buffer is about to go: data still pointing into it is copied.
+    private mutating func keepInPlaceData() {
+        if let pending = inPlace {
+            data.append(contentsOf: pending)
+            inPlace = nil
+        }
+    }
+
+    private mutating func processLine(_ raw: UnsafeBufferPointer<UInt8>, inReadBuffer: Bool,
+                                      _ dispatch: Dispatch) throws(CompletionStreamError) {
+        var line = raw[...]
+        if atStreamStart {
+            atStreamStart = false
+            if line.starts(with: [0xEF, 0xBB, 0xBF]) { line = line.dropFirst(3) }  // byte order mark
+        }
+        if line.isEmpty {
+            try dispatchEvent(dispatch)
+            return
+        }
+        // "data:" or a bare "data" line; anything else (comments, event:, id:, retry:) is skipped.
+        let start = line.startIndex
+        guard line.count >= 4, raw[start] == UInt8(ascii: "d"), raw[start + 1] == UInt8(ascii: "a"),
+              raw[start + 2] == UInt8(ascii: "t"), raw[start + 3] == UInt8(ascii: "a") else { return }
+        var value = line.dropFirst(4)
+        if let first = value.first {
+            guard first == UInt8(ascii: ":") else { return }  // "database: ..." is another field
+            value = value.dropFirst()
+            if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
+        }
+        if !hasData && inReadBuffer {
+            inPlace = UnsafeBufferPointer(rebasing: value)
+        } else {
+            keepInPlaceData()
+            if hasData { data.append(Self.lf) }
+            data.append(contentsOf: value)
+        }
+        hasData = true
+    }
+
+    private mutating func dispatchEvent(_ dispatch: Dispatch) throws(CompletionStreamError) {
+        guard hasData else { return }
+        hasData = false
+        if let pending = inPlace {
+            inPlace = nil
+            try dispatch(pending)
+            return
+        }
+        defer { data.removeAll(keepingCapacity: true) }
+        try data.withUnsafeBufferPointer { (payload) throws(CompletionStreamError) in try dispatch(payload) }
     }
 }
 

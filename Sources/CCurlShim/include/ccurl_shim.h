@@ -43,6 +43,26 @@ int ccurl_multi_next_done(CURLM *multi, CURL **easy, CURLcode *result);
 /// thread. pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc lacks.
 void ccurl_name_current_thread(const char *name);
 
+/// What drives one multi handle on its event-loop thread. On Linux: epoll over the sockets
+/// libcurl names (CURLMOPT_SOCKETFUNCTION), curl_multi_socket_action for the ready ones,
+/// libcurl's timer (CURLMOPT_TIMERFUNCTION) as epoll_wait's timeout, and an eventfd that other
+/// threads write to wake the loop. Elsewhere: curl_multi_perform and curl_multi_poll.
+typedef struct ccurl_reactor ccurl_reactor;
+
+/// Creates a reactor for `multi` and installs its callbacks. NULL on failure (errno says why).
+/// Destroy it only after curl_multi_cleanup, which may still report sockets to it.
+ccurl_reactor *ccurl_reactor_create(CURLM *multi);
+void ccurl_reactor_destroy(ccurl_reactor *reactor);
+
+/// Wakes the loop thread out of ccurl_reactor_turn. Safe from any thread.
+void ccurl_reactor_wakeup(ccurl_reactor *reactor);
+
+/// One turn of the loop, on the loop thread only: waits until a socket is ready, libcurl's
+/// timer is due, the reactor is woken, or `max_wait_ms` passes (-1: no limit besides libcurl's
+/// timer), then lets libcurl service what is ready (which runs the transfers' callbacks).
+/// Returns 1 when ccurl_reactor_wakeup was called since the last turn (or may have been), else 0.
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms);
+
 #ifdef __cplusplus
 }
 #endif

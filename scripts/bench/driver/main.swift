@@ -1,6 +1,5 @@
-// The benchmark driver: a thin executable around LoadBenchHarness.main.
-// scripts/bench/loadbench-accuracy.sh compiles it against the release build of LoadBench;
-// a package executable target with this file as its only source would do the same.
+// The benchmark driver: a thin executable around LoadBenchHarness.main, built as the package's
+// loadbench-harness product by scripts/bench/loadbench-accuracy.sh.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
