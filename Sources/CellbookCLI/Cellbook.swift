@@ -11,8 +11,8 @@ public struct Cellbook: AsyncParsableCommand {
         commandName: "cellbook",
         abstract: "Run executable tutorials cell by cell, with shared session state and a per-cell cache.",
         discussion: """
-            A playbook (YAML, under playbooks/) holds ordered cells. `cellbook run` runs them in order; a cell
-            whose inputs did not change since it last succeeded is served from cache. State lives under
+            A playbook (YAML, under playbooks/) holds ordered cells. `cellbook run` runs them in order; a cell \
+            whose inputs did not change since it last succeeded is served from cache. State lives under \
             outputs/<playbook>/<target>/.
 
             Examples:

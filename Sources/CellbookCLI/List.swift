@@ -4,7 +4,7 @@ import Foundation
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List a playbook's cells with their status: not run, cached, stale, failed, interrupted.",
+        abstract: "List a playbook's cells with their status: not run, cached, stale, released, failed, interrupted.",
         discussion: "Example:\n  cellbook list deploy-llama3 --format json")
 
     @OptionGroup var options: PlaybookOptions
