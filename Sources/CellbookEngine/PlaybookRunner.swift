@@ -125,7 +125,14 @@ public final class PlaybookRunner: @unchecked Sendable {
                 break
             }
             guard let kindType = kinds[cell.kind] else { throw EngineError.usage("unknown kind '\(cell.kind)'") }
-            let resolved = try resolver.resolve(cell, state: state, allowMissing: o.dryRun)
+            let resolved = try resolver.resolve(cell, state: state, allowMissing: o.dryRun || o.step)
+            if o.step && !resolved.missing.isEmpty {
+                // A reader who skipped an upstream cell: say why this one cannot run, and go on.
+                printer.narrative(cell)
+                printer.note("skipping '\(cell.id)': it needs values from \(resolved.missing.map { "'\($0)'" }.joined(separator: ", ")), which did not run")
+                outcomes.append(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
+                continue
+            }
             let key = resolved.cacheKey(kind: cell.kind, target: config.target)
             let record = state.cells[cell.id]
             // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
