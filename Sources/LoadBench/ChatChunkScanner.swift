@@ -76,6 +76,8 @@ public enum ChatChunkScanner {
                     try cursor.skipValue()
                 }
             }
+            // One object per event: anything after it would be a token silently lost.
+            try cursor.expectEnd()
         } catch {
             let excerpt = String(decoding: payload.prefix(200), as: UTF8.self)
             throw .malformed(detail: "chunk is not the JSON object expected (\(error.reason) at byte \(error.offset)): \(excerpt)")
@@ -237,10 +239,40 @@ struct Cursor {
                 index += 1
                 return key
             }
-            if byte == UInt8(ascii: "\\") { escapes = true; index += 2; continue }
+            if byte == UInt8(ascii: "\\") {
+                escapes = true
+                // Validate the escape here, so the content-free mode rejects what full decoding rejects.
+                guard index + 1 < bytes.count else { throw fail("unterminated string") }
+                switch bytes[index + 1] {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                     UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    index += 2
+                case UInt8(ascii: "u"):
+                    guard index + 6 <= bytes.count,
+                        bytes[(index + 2)..<(index + 6)].allSatisfy({ Self.isHexDigit($0) })
+                    else { throw fail("bad \\u escape") }
+                    index += 6
+                default:
+                    throw fail("unknown escape")
+                }
+                continue
+            }
             index += 1
         }
         throw fail("unterminated string")
+    }
+
+    static func isHexDigit(_ b: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b)
+            || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(b)
+    }
+
+    /// Only whitespace may follow the value.
+    mutating func expectEnd() throws(ScanError) {
+        while index < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[index]) {
+            index += 1
+        }
+        if index < bytes.count { throw fail("unexpected text after the chunk") }
     }
 
     mutating func stringOrNil() throws(ScanError) -> String? {

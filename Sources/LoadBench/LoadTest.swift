@@ -83,12 +83,15 @@ public enum LoadTest {
                     if due >= deadline { stoppedByTimeout = true; break }
                     await RunClock.sleep(until: due)
                     intended = due
+                    if Task.isCancelled { break }
                 }
                 // Wait for a free slot; in the closed loop this is "the next user becomes free".
                 while inFlight >= config.concurrentRequests, let finished = await group.next() {
                     timelines.append(finished)
                     inFlight -= 1
                 }
+                // Cancelled while waiting for a slot: start nothing more.
+                if Task.isCancelled { break }
                 let launchAt = RunClock.now()
                 if launchAt >= deadline { stoppedByTimeout = true; break }
                 // A closed loop means to send now; the task may start a little later.

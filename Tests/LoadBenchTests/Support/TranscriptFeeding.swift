@@ -1,0 +1,63 @@
+import CellbookHTTP
+@testable import LoadBench
+
+/// Drives `ChatTranscriptSink` the way the HTTP event loop does (head, body reads, one finish),
+/// without a network: the smallest seam that puts chosen bytes, split where a test wants, into
+/// the transcript path. A read the sink refuses ends the transfer as `.cancelled`, as
+/// `HTTPStreamSink` promises.
+func transcriptOfSink(reads: [[UInt8]], receivedAt times: [UInt64], status: Int = 200,
+                      end: HTTPStreamEnd = .completed, maxTokens: Int = 16) async -> CompletionTranscript {
+    precondition(reads.count == times.count, "one receive time per read")
+    let sink = ChatTranscriptSink(url: "http://sink.test/v1/chat/completions",
+                                  expectedChunks: maxTokens + 1, progress: nil)
+    var accepted = sink.receiveHead(status: status, headers: ["content-type": "text/event-stream"])
+    for (read, time) in zip(reads, times) where accepted {
+        accepted = read.withUnsafeBytes { sink.receiveBody($0, receivedAt: time) }
+    }
+    sink.finish(accepted ? end : .cancelled)
+    return await withCheckedContinuation { sink.deliver(to: $0) }
+}
+
+/// The same bytes through the stream path's parser (`ChatStreamInterpreter`), reduced to what a
+/// transcript records, so the two paths can be compared on identical input.
+func transcriptOfInterpreter(reads: [[UInt8]], receivedAt times: [UInt64]) -> CompletionTranscript {
+    var interpreter = ChatStreamInterpreter()
+    var transcript = CompletionTranscript()
+    var events: [CompletionStreamEvent] = []
+    do {
+        for (read, time) in zip(reads, times) {
+            try interpreter.feed(read, receivedAt: time, into: &events)
+        }
+        events += try interpreter.finish()
+    } catch {
+        transcript.failure = error
+    }
+    for event in events {
+        switch event {
+        case .chunk(let chunk): transcript.chunkTimes.append(chunk.receivedAt)
+        case .usage(let prompt, let completion):
+            if let prompt { transcript.promptTokens = prompt }
+            if let completion { transcript.completionTokens = completion }
+        case .finish(let reason): transcript.finishReason = reason
+        case .responseHead: break
+        }
+    }
+    return transcript
+}
+
+/// A transcript without its wall-clock end stamp, for comparing runs of the same bytes.
+func withoutEndStamp(_ transcript: CompletionTranscript) -> CompletionTranscript {
+    var copy = transcript
+    copy.endedAt = 0
+    return copy
+}
+
+/// Hides `OpenAIChatTransport`'s transcript fast path, so `LoadTest.sendOne` takes the
+/// per-event stream path over the same HTTP client and server.
+struct StreamPathOnly: ChatStreamTransport {
+    let base: OpenAIChatTransport
+
+    func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionStreamEvent, Error> {
+        base.stream(request)
+    }
+}
