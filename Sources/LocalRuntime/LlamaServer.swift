@@ -50,10 +50,31 @@ public struct LlamaServer: Sendable {
     public static func baseURL(port: Int) -> String { "http://127.0.0.1:\(port)" }
 
     /// Starts the server detached; returns its pid. Output is appended to `logPath`.
+    ///
+    /// The server is started through a shell that backgrounds it and exits, so it is not our
+    /// child: it outlives cellbook like a container, and it never lingers as our zombie (a
+    /// zombie child confuses anything in this process that waits for children, such as a test
+    /// runner's exit-test monitor).
     public static func start(_ launch: Launch, environment: [String: String]) throws -> Int32 {
         if isPortOpen(launch.port) { throw RuntimeError.portInUse(launch.port) }
         try FileManager.default.createDirectory(atPath: (launch.logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        return try ChildProcess.spawn(launch.arguments, environment: environment, outputPath: launch.logPath, detach: true)
+        let pidFile = launch.logPath + ".pid"
+        try? FileManager.default.removeItem(atPath: pidFile)
+        var env = environment
+        env["CELLBOOK_SERVER_LOG"] = launch.logPath
+        env["CELLBOOK_SERVER_PIDFILE"] = pidFile
+        let script = #""$0" "$@" >> "$CELLBOOK_SERVER_LOG" 2>&1 < /dev/null & echo $! > "$CELLBOOK_SERVER_PIDFILE""#
+        let shell = try ChildProcess.spawn(["/bin/sh", "-c", script] + launch.arguments, environment: env, detach: true)
+        var status: Int32 = 0
+        while waitpid(shell, &status, 0) < 0 && errno == EINTR {}
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0
+        else {
+            throw RuntimeError.serverExited(status: "could not be started (no pid from the launching shell)",
+                                            logTail: logTail(launch.logPath), log: launch.logPath)
+        }
+        try? FileManager.default.removeItem(atPath: pidFile)
+        return pid
     }
 
     /// Waits until `/health` answers 200, the process exits (failure with the log tail) or the timeout passes.
@@ -65,10 +86,7 @@ public struct LlamaServer: Sendable {
             try Task.checkCancellation()
             let elapsed = Date().timeIntervalSince(started)
             if !ChildProcess.isAlive(pid) {
-                var status: Int32 = 0
-                let reaped = waitpid(pid, &status, WNOHANG) == pid
-                let how = reaped ? ((status & 0x7f) != 0 ? "killed by signal \(status & 0x7f)" : "exit code \((status >> 8) & 0xff)") : "exited"
-                throw RuntimeError.serverExited(status: how, logTail: logTail(logPath), log: logPath)
+                throw RuntimeError.serverExited(status: "pid \(pid) exited", logTail: logTail(logPath), log: logPath)
             }
             if let r = try? await client.send(HTTPRequest(url: url, timeout: .seconds(2), connectTimeout: .seconds(1))), r.status == 200 {
                 return
@@ -97,15 +115,12 @@ public struct LlamaServer: Sendable {
     /// SIGTERM, then SIGKILL after `grace` seconds; then confirms the port is closed.
     public static func stop(pid: Int32, port: Int, grace: Double) async -> StopReport {
         guard pid > 0, ChildProcess.isAlive(pid), isOurServer(pid) else {
-            if pid > 0 { var st: Int32 = 0; _ = waitpid(pid, &st, WNOHANG) }
             return StopReport(wasRunning: false, forced: false, portClosed: !isPortOpen(port))
         }
         kill(pid, SIGTERM)
         var forced = false
         let deadline = Date().addingTimeInterval(grace)
         while ChildProcess.isAlive(pid) {
-            var st: Int32 = 0
-            _ = waitpid(pid, &st, WNOHANG)
             if Date() > deadline {
                 kill(pid, SIGKILL)
                 forced = true
@@ -114,9 +129,6 @@ public struct LlamaServer: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        // Reap it if this process started it (otherwise a zombie stays until we exit).
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, WNOHANG)
         var closed = !isPortOpen(port)
         for _ in 0..<20 where !closed {
             try? await Task.sleep(for: .milliseconds(100))
