@@ -13,7 +13,10 @@ public struct ResolvedInputs: Sendable {
     public var missing: [String]
 
     /// The upstream cells this cell read.
-    public var readCells: Set<String> {
+    public var readCells: Set<String> { Self.cells(readIn: reads) }
+
+    /// The cell ids in upstream-read keys such as "cells.setup.bucket".
+    static func cells(readIn reads: [String: Value]) -> Set<String> {
         Set(reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
     }
 

@@ -155,20 +155,19 @@ public final class PlaybookRunner: @unchecked Sendable {
                 }
             }
 
+            // Once per cell, whatever follows (step mode printed it before asking).
+            if !o.step { printer.narrative(cell) }
             let kind = kindType.init()
             let context = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
                                       console: nil, workDirectory: scratch)
             if cached, let record, let by = record.releasedBy {
                 cached = false
-                if !o.step { printer.narrative(cell) }
                 printer.note("'\(cell.id)' was released by cell '\(by)' (its server or endpoint is gone); running it again")
             } else if cached, let record, !o.dryRun, let live = await kind.liveness(of: record.outputs, context: context), case .gone(let why) = live {
                 cached = false
-                if !o.step { printer.narrative(cell) }
                 printer.note("cached result of '\(cell.id)' is no longer valid: \(why); running it again")
             }
             if cached, let record {
-                if !o.step { printer.narrative(cell) }
                 if !kindType.schema.isNarrative {
                     printer.cached(cell, index: i, total: cells.count, record: record, log: store.readLog(cell.id))
                 }
@@ -179,7 +178,6 @@ public final class PlaybookRunner: @unchecked Sendable {
                 continue
             }
             if o.dryRun {
-                if !o.step { printer.narrative(cell) }
                 printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record,
                               missing: resolved.missing + resolved.readCells.intersection(wouldRun).sorted())
                 wouldRun.insert(cell.id)
@@ -190,7 +188,6 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
 
             // Execute.
-            if !o.step { printer.narrative(cell) }
             let quiet = kindType.schema.isNarrative
             if !quiet { printer.running(cell, index: i, total: cells.count) }
             let cellStarted = Date()

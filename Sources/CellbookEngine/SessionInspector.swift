@@ -92,7 +92,7 @@ public struct SessionInspector: Sendable {
         for cell in config.playbook.cells {
             var st = status(cell, state, lockHeld: held)
             if st == .cached, let r = state.cells[cell.id] {
-                let upstream = Set(r.reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
+                let upstream = ResolvedInputs.cells(readIn: r.reads)
                 // A released upstream cell keeps its values (a redeploy reuses its address).
                 if upstream.contains(where: { out[$0] != .cached && out[$0] != .released }) { st = .stale }
             }
