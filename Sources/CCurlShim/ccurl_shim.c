@@ -80,6 +80,7 @@ void ccurl_name_current_thread(const char *name) {
 // MARK: The reactor: what wakes the event loop and how libcurl hears of it.
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,7 @@ struct ccurl_reactor {
     int epoll_fd;
     int wake_fd;
     long long deadline_ns;  // -1: no libcurl timer pending
+    long long ready_at_ns;  // when the last turn's epoll_wait returned with sockets ready
 };
 
 enum { CCURL_REACTOR_MAX_EVENTS = 256 };
@@ -178,8 +180,20 @@ void ccurl_reactor_wakeup(ccurl_reactor *reactor) {
     (void)!write(reactor->wake_fd, &one, sizeof one);
 }
 
-int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_period_ns) {
     struct epoll_event events[CCURL_REACTOR_MAX_EVENTS];
+    int flags = 0;
+    if (min_period_ns > 0 && reactor->ready_at_ns > 0) {
+        long long hold = reactor->ready_at_ns + min_period_ns - ccurl_monotonic_ns();
+        if (hold > 0) {
+            // Sleep on the wake-up eventfd alone: data piles up in the socket buffers meanwhile,
+            // while a new command (a request to start) ends the hold at once.
+            struct pollfd wake = {.fd = reactor->wake_fd, .events = POLLIN};
+            struct timespec span = {(time_t)(hold / 1000000000LL), (long)(hold % 1000000000LL)};
+            (void)ppoll(&wake, 1, &span, NULL);
+            flags |= CCURL_TURN_HELD;
+        }
+    }
     int wait_ms = max_wait_ms;
     if (reactor->deadline_ns >= 0) {
         long long left = reactor->deadline_ns - ccurl_monotonic_ns();
@@ -188,16 +202,17 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
         if (wait_ms < 0 || left_ms < wait_ms) wait_ms = (int)left_ms;
     }
     int count = epoll_wait(reactor->epoll_fd, events, CCURL_REACTOR_MAX_EVENTS, wait_ms);
-    int woken = 0;
     int running = 0;
+    int sockets = 0;
     for (int i = 0; i < count; i++) {
         int fd = events[i].data.fd;
         if (fd == reactor->wake_fd) {
             uint64_t value;
             (void)!read(reactor->wake_fd, &value, sizeof value);
-            woken = 1;
+            flags |= CCURL_TURN_WOKEN;
             continue;
         }
+        if (!sockets++ && min_period_ns > 0) reactor->ready_at_ns = ccurl_monotonic_ns();
         uint32_t ready = events[i].events;
         int flags = ((ready & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ready & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
                     | ((ready & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
@@ -208,7 +223,8 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
         reactor->deadline_ns = -1;
         curl_multi_socket_action(reactor->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
-    return woken;
+    if (count <= 0) reactor->ready_at_ns = 0;  // idle: the next data is read on arrival
+    return flags;
 }
 
 #else
@@ -228,13 +244,14 @@ void ccurl_reactor_destroy(ccurl_reactor *reactor) { free(reactor); }
 
 void ccurl_reactor_wakeup(ccurl_reactor *reactor) { curl_multi_wakeup(reactor->multi); }
 
-int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms) {
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_period_ns) {
+    (void)min_period_ns;  // no batching on this path
     int running = 0;
     curl_multi_perform(reactor->multi, &running);
     curl_multi_poll(reactor->multi, NULL, 0, max_wait_ms < 0 ? 5000 : max_wait_ms, NULL);
     curl_multi_perform(reactor->multi, &running);
     // curl_multi_poll does not say whether it was woken; commands are checked every turn.
-    return 1;
+    return CCURL_TURN_WOKEN;
 }
 
 #endif

@@ -38,7 +38,21 @@ final class CurlEventLoop: @unchecked Sendable {
     /// Transfers inside the multi handle, by easy handle. Loop thread only.
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
-    init() {
+    private let batching: ReadBatching
+    /// Body bytes the transfers received during the current turn (they add to it). Loop thread only.
+    var turnBytes = 0
+    /// The inbound rate meter: bytes since `meterStartNs`. Loop thread only.
+    private var meterBytes = 0
+    private var meterStartNs: UInt64 = 0
+    /// The hold between turns now in force (0: read on arrival). Loop thread only.
+    private var periodNs: Int64 = 0
+    private var statistics = HTTPReadStatistics()  // guarded by lock
+
+    /// How long the inbound rate is measured before batching is switched on or off.
+    private static let meterIntervalNs: UInt64 = 10_000_000
+
+    init(batching: ReadBatching = .off) {
+        self.batching = batching
         _ = curlGlobalInit
         multi = curl_multi_init()
         reactor = multi.flatMap { ccurl_reactor_create($0) }
@@ -85,6 +99,9 @@ final class CurlEventLoop: @unchecked Sendable {
         }
         ccurl_reactor_wakeup(reactor)
     }
+
+    /// What the loop has read so far and how much of it was batched.
+    var readStatistics: HTTPReadStatistics { lock.withLock { statistics } }
 
     /// Asks the loop thread to fail what is left and exit.
     func shutdown() {
@@ -136,7 +153,9 @@ final class CurlEventLoop: @unchecked Sendable {
                 batch.removeAll(keepingCapacity: true)
                 if stop { break }
             }
-            woken = ccurl_reactor_turn(reactor, Self.idleWaitMilliseconds) != 0
+            let flags = ccurl_reactor_turn(reactor, Self.idleWaitMilliseconds, periodNs)
+            woken = flags & Int32(CCURL_TURN_WOKEN) != 0
+            if turnBytes > 0 { account(held: flags & Int32(CCURL_TURN_HELD) != 0) }
             collectFinished()
         }
 
@@ -154,6 +173,26 @@ final class CurlEventLoop: @unchecked Sendable {
         }
     }
 
+    /// Counts the turn's bytes and, every `meterIntervalNs`, switches batching on when the
+    /// inbound rate is above the threshold and off again when it falls below half of it.
+    private func account(held: Bool) {
+        let bytes = turnBytes
+        turnBytes = 0
+        lock.withLock {
+            statistics.bytes += bytes
+            if held { statistics.batchedBytes += bytes }
+        }
+        guard batching.isEnabled else { return }
+        let now = MonotonicClock.nanoseconds()
+        if meterStartNs == 0 { meterStartNs = now }
+        meterBytes += bytes
+        let elapsed = now &- meterStartNs
+        guard elapsed >= Self.meterIntervalNs else { return }
+        periodNs = batching.period(bytesPerSecond: Double(meterBytes) * 1e9 / Double(elapsed), current: periodNs)
+        meterBytes = 0
+        meterStartNs = now
+    }
+
     private func apply(_ command: Command) {
         switch command {
         case .add(let transfer):
@@ -168,6 +207,7 @@ final class CurlEventLoop: @unchecked Sendable {
                 return
             }
             active[transfer.easy] = transfer
+            transfer.loop = self
         case .cancel(let transfer):
             guard active.removeValue(forKey: transfer.easy) != nil else { return }
             curl_multi_remove_handle(multi, transfer.easy)

@@ -34,11 +34,21 @@ enum TransferOutcome {
 final class CurlTransfer: @unchecked Sendable {
     let url: String
     let easy: UnsafeMutableRawPointer
-    var sink: TransferSink?
+    var sink: TransferSink? {
+        didSet {
+            if case .callback(let consumer) = sink { callback = consumer } else { callback = nil }
+        }
+    }
+    /// The `.callback` sink's consumer, unretained (`sink` holds it): read per network read
+    /// without the retain and release that matching on the enum costs.
+    private unowned(unsafe) var callback: (any HTTPStreamSink)?
     var cancelRequested = false
     /// Kept alive until the transfer finishes (the client, for sink streams, which have no
     /// other owner to hold it).
     var owner: AnyObject?
+    /// The loop running the transfer, set when it is added there (loop thread only); the loop
+    /// holds the transfer while it runs, so it outlives every callback.
+    unowned(unsafe) var loop: CurlEventLoop?
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -204,9 +214,17 @@ final class CurlTransfer: @unchecked Sendable {
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
         // Stamp first: this is the moment the bytes reached us.
         let receivedAt = MonotonicClock.nanoseconds()
+        loop?.turnBytes &+= bytes.count
         if !headDelivered { deliverHead() }
         // The sink turned the head down: returning short makes libcurl abort the transfer.
         if consumerGone { return 0 }
+        if let consumer = callback {
+            if !consumer.receiveBody(bytes, receivedAt: receivedAt) {
+                consumerGone = true
+                return 0
+            }
+            return bytes.count
+        }
         switch sink {
         case .stream(let continuation):
             let chunk = [UInt8](unsafeUninitializedCapacity: bytes.count) { buffer, count in

@@ -7,10 +7,14 @@
 public final class HTTPClient: Sendable {
     private let loop: CurlEventLoop
 
-    /// Creates a client and starts its event-loop thread.
-    public init() {
-        loop = CurlEventLoop()
+    /// Creates a client and starts its event-loop thread. `readBatching` says when the loop may
+    /// hold off reading to batch (see `ReadBatching`); the default reads on arrival.
+    public init(readBatching: ReadBatching = .off) {
+        loop = CurlEventLoop(batching: readBatching)
     }
+
+    /// Body bytes received so far and how many of them were read after a batching hold.
+    public var readStatistics: HTTPReadStatistics { loop.readStatistics }
 
     deinit {
         loop.shutdown()

@@ -44,8 +44,33 @@ public enum ChatChunkScanner {
     /// build a String per token for nothing.
     static func scan(_ payload: UnsafeBufferPointer<UInt8>,
                      decodingContent: Bool) throws(CompletionStreamError) -> ChatChunkFields {
-        var cursor = Cursor(bytes: payload)
+        let raw = try scanRaw(payload)
         var fields = ChatChunkFields()
+        do {
+            if let content = raw.content {
+                if decodingContent {
+                    fields.content = try raw.decode(content)
+                } else {
+                    // An escape decodes to at least one character, so only "" is empty.
+                    fields.content = content.range.isEmpty ? "" : "\u{2026}"
+                }
+            }
+            if let reason = raw.finishReason { fields.finishReason = try raw.decode(reason) }
+            fields.promptTokens = raw.promptTokens
+            fields.completionTokens = raw.completionTokens
+            if raw.errorOffset != nil { try raw.decodeError(into: &fields) }
+        } catch {
+            throw malformed(payload, error)
+        }
+        return fields
+    }
+
+    /// One walk over the chunk that records where its fields are instead of building Strings:
+    /// the transcript path needs only whether a chunk has content, and decodes a finish reason
+    /// or an error the once they appear.
+    static func scanRaw(_ payload: UnsafeBufferPointer<UInt8>) throws(CompletionStreamError) -> RawChatChunk {
+        var cursor = Cursor(bytes: payload)
+        var raw = RawChatChunk(payload: payload)
         do {
             try cursor.skipWhitespace()
             try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
@@ -54,7 +79,7 @@ public enum ChatChunkScanner {
                     try cursor.array { (cursor: inout Cursor) throws(ScanError) in
                         if first {
                             first = false
-                            try scanChoice(&cursor, into: &fields, decodingContent: decodingContent)
+                            try scanChoice(&cursor, into: &raw)
                         } else {
                             try cursor.skipValue()
                         }
@@ -63,15 +88,21 @@ public enum ChatChunkScanner {
                     guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
                     try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
                         if key.equals("prompt_tokens") {
-                            fields.promptTokens = try cursor.intOrNil()
+                            raw.promptTokens = try cursor.intOrNil()
                         } else if key.equals("completion_tokens") {
-                            fields.completionTokens = try cursor.intOrNil()
+                            raw.completionTokens = try cursor.intOrNil()
                         } else {
                             try cursor.skipValue()
                         }
                     }
                 } else if key.equals("error") {
-                    try scanError(&cursor, into: &fields)
+                    try cursor.skipWhitespace()
+                    if try cursor.peek() == UInt8(ascii: "n") {
+                        try cursor.literal("null")  // "error": null means no error
+                    } else {
+                        raw.errorOffset = cursor.index
+                        try cursor.skipValue()
+                    }
                 } else {
                     try cursor.skipValue()
                 }
@@ -79,10 +110,14 @@ public enum ChatChunkScanner {
             // One object per event: anything after it would be a token silently lost.
             try cursor.expectEnd()
         } catch {
-            let excerpt = String(decoding: payload.prefix(200), as: UTF8.self)
-            throw .malformed(detail: "chunk is not the JSON object expected (\(error.reason) at byte \(error.offset)): \(excerpt)")
+            throw malformed(payload, error)
         }
-        return fields
+        return raw
+    }
+
+    static func malformed(_ payload: UnsafeBufferPointer<UInt8>, _ error: ScanError) -> CompletionStreamError {
+        let excerpt = String(decoding: payload.prefix(200), as: UTF8.self)
+        return .malformed(detail: "chunk is not the JSON object expected (\(error.reason) at byte \(error.offset)): \(excerpt)")
     }
 
     public static func scan(_ payload: String) throws(CompletionStreamError) -> ChatChunkFields {
@@ -92,36 +127,29 @@ public enum ChatChunkScanner {
         return try result.get()
     }
 
-    private static func scanChoice(_ cursor: inout Cursor, into fields: inout ChatChunkFields,
-                                   decodingContent: Bool) throws(ScanError) {
-        func content(_ cursor: inout Cursor) throws(ScanError) -> String? {
-            if decodingContent { return try cursor.stringOrNil() }
-            guard try cursor.peek() == UInt8(ascii: "\"") else { return try cursor.stringOrNil() }
-            // An escape decodes to at least one character, so only "" is empty.
-            return try cursor.rawString().range.isEmpty ? "" : "\u{2026}"
-        }
+    private static func scanChoice(_ cursor: inout Cursor, into raw: inout RawChatChunk) throws(ScanError) {
         guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
         try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
             if key.equals("delta") || key.equals("message") {
                 guard try cursor.peekIsObject() else { try cursor.skipValue(); return }
                 try cursor.object { (cursor: inout Cursor, key: KeyBytes) throws(ScanError) in
                     if key.equals("content") {
-                        if let text = try content(&cursor) { fields.content = text }
+                        if let text = try cursor.rawStringOrNil() { raw.content = text }
                     } else {
                         try cursor.skipValue()
                     }
                 }
             } else if key.equals("text") {
-                if let text = try content(&cursor) { fields.content = text }
+                if let text = try cursor.rawStringOrNil() { raw.content = text }
             } else if key.equals("finish_reason") {
-                fields.finishReason = try cursor.stringOrNil()
+                raw.finishReason = try cursor.rawStringOrNil()
             } else {
                 try cursor.skipValue()
             }
         }
     }
 
-    private static func scanError(_ cursor: inout Cursor, into fields: inout ChatChunkFields) throws(ScanError) {
+    static func scanError(_ cursor: inout Cursor, into fields: inout ChatChunkFields) throws(ScanError) {
         if try cursor.peekIsObject() {
             var message: String?
             var type: String?
@@ -150,6 +178,36 @@ struct ScanError: Error {
     var reason: String
 }
 
+/// Where a chat chunk's fields lie in its payload (valid while the payload is).
+struct RawChatChunk {
+    let payload: UnsafeBufferPointer<UInt8>
+    /// The content string token (`choices[0].delta.content` or `.text`), nil when absent or null.
+    var content: KeyBytes?
+    var finishReason: KeyBytes?
+    var promptTokens: Int?
+    var completionTokens: Int?
+    /// Where the value of a non-null `error` member starts.
+    var errorOffset: Int?
+
+    init(payload: UnsafeBufferPointer<UInt8>) { self.payload = payload }
+
+    func decode(_ string: KeyBytes) throws(ScanError) -> String {
+        if !string.hasEscapes {
+            return String(decoding: UnsafeBufferPointer(rebasing: payload[string.range]), as: UTF8.self)
+        }
+        // Rare path: decode escapes with the general reader.
+        var reader = JSONReader(bytes: Array(payload[(string.range.lowerBound - 1)...string.range.upperBound]))
+        do { return try reader.readString() } catch { throw ScanError(offset: string.range.lowerBound, reason: error.reason) }
+    }
+
+    func decodeError(into fields: inout ChatChunkFields) throws(ScanError) {
+        guard let offset = errorOffset else { return }
+        var cursor = Cursor(bytes: payload)
+        cursor.index = offset
+        try ChatChunkScanner.scanError(&cursor, into: &fields)
+    }
+}
+
 /// A bytes view of a JSON key, compared without building a String.
 struct KeyBytes {
     let base: UnsafeBufferPointer<UInt8>
@@ -172,6 +230,7 @@ struct Cursor {
 
     func fail(_ reason: String) -> ScanError { ScanError(offset: index, reason: reason) }
 
+    @inline(__always)
     mutating func skipWhitespace() throws(ScanError) {
         while index < bytes.count {
             let byte = bytes[index]
@@ -179,20 +238,24 @@ struct Cursor {
         }
     }
 
+    @inline(__always)
     mutating func peek() throws(ScanError) -> UInt8 {
         try skipWhitespace()
         guard index < bytes.count else { throw fail("unexpected end") }
         return bytes[index]
     }
 
+    @inline(__always)
     mutating func peekIsObject() throws(ScanError) -> Bool { try peek() == UInt8(ascii: "{") }
 
+    @inline(__always)
     mutating func expect(_ byte: UInt8) throws(ScanError) {
         guard try peek() == byte else { throw fail("expected '\(Character(Unicode.Scalar(byte)))'") }
         index += 1
     }
 
     /// Calls `body` for each member with the cursor on the value; `body` must consume the value.
+    @inline(__always)
     mutating func object(_ body: (inout Cursor, KeyBytes) throws(ScanError) -> Void) throws(ScanError) {
         try expect(UInt8(ascii: "{"))
         if try peek() == UInt8(ascii: "}") { index += 1; return }
@@ -210,6 +273,7 @@ struct Cursor {
         }
     }
 
+    @inline(__always)
     mutating func array(_ body: (inout Cursor) throws(ScanError) -> Void) throws(ScanError) {
         let opening = try peek()
         if opening == UInt8(ascii: "n") { try literal("null"); return }
@@ -232,6 +296,19 @@ struct Cursor {
         index += 1
         let start = index
         var escapes = false
+        // Eight bytes at a time to the first quote or backslash (most strings have no escapes).
+        if let base = bytes.baseAddress {
+            while index + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let hits = Self.zeroBytes(word ^ 0x2222_2222_2222_2222) | Self.zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+                if hits == 0 {
+                    index += 8
+                    continue
+                }
+                index += hits.trailingZeroBitCount / 8
+                break
+            }
+        }
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
@@ -262,6 +339,13 @@ struct Cursor {
         throw fail("unterminated string")
     }
 
+    /// The high bit of each byte of `word` that is zero, exact up to the first such byte
+    /// (later ones may be flagged wrongly, which only the first matters to).
+    @inline(__always)
+    static func zeroBytes(_ word: UInt64) -> UInt64 {
+        (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+    }
+
     static func isHexDigit(_ b: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(b)
             || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(b)
@@ -273,6 +357,15 @@ struct Cursor {
             index += 1
         }
         if index < bytes.count { throw fail("unexpected text after the chunk") }
+    }
+
+    /// A string token's extent, nil for null; any other value is skipped and reads as nil.
+    mutating func rawStringOrNil() throws(ScanError) -> KeyBytes? {
+        let first = try peek()
+        if first == UInt8(ascii: "\"") { return try rawString() }
+        if first == UInt8(ascii: "n") { try literal("null"); return nil }
+        try skipValue()
+        return nil
     }
 
     mutating func stringOrNil() throws(ScanError) -> String? {
@@ -321,6 +414,7 @@ struct Cursor {
         return negative ? -value : value
     }
 
+    @inline(__always)
     mutating func literal(_ word: StaticString) throws(ScanError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw fail("unexpected end") }

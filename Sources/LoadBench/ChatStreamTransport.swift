@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// One streamed completion as the load generator asks for it, independent of the wire protocol.
 public struct CompletionRequest: Sendable, Equatable {
     /// Identifies the request to the server (sent as `X-Request-Id` where the transport can), so
@@ -77,4 +79,12 @@ public enum CompletionStreamError: Error, Sendable, Equatable, CustomStringConve
 /// Cancelling the consuming task must abort the transfer.
 public protocol ChatStreamTransport: Sendable {
     func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionStreamEvent, Error>
+
+    /// What the transport's HTTP client has read so far (for the summary's timing-resolution
+    /// keys); nil when it cannot tell.
+    func readStatistics() -> HTTPReadStatistics?
+}
+
+extension ChatStreamTransport {
+    public func readStatistics() -> HTTPReadStatistics? { nil }
 }

@@ -23,6 +23,8 @@ public enum LoadBenchHarness {
         /// Extra fields for every request body (the fake server reads a `fake` object).
         public var samplingParams: JSONObject = [:]
         public var includeUsage: Bool = true
+        /// How the HTTP client batches reads under heavy load (LoadBench's default unless told).
+        public var readBatching: ReadBatching = LoadTestConfig.defaultReadBatching
 
         public init(url: String) { self.url = url }
     }
@@ -32,26 +34,29 @@ public enum LoadBenchHarness {
         public var failed: Int
         public var chunks: Int
         public var wallSeconds: Double
+        /// The share of stream bytes read after a batching hold (`ReadBatching`).
+        public var batchedReadShare: Double
 
         public var json: JSONObject {
             ["requests": .int(requests), "failed": .int(failed), "chunks": .int(chunks),
-             "wall_s": .double(wallSeconds),
+             "wall_s": .double(wallSeconds), "batched_read_share": .double(batchedReadShare),
              "chunks_per_s": .double(wallSeconds > 0 ? Double(chunks) / wallSeconds : 0)]
         }
     }
 
     public static func run(_ options: Options) async throws(LoadBenchError) -> Report {
-        let config = LoadTestConfig(model: options.model, concurrentRequests: options.streams,
+        var config = LoadTestConfig(model: options.model, concurrentRequests: options.streams,
                                     maxCompletedRequests: options.streams * options.requestsPerStream,
                                     timeoutSeconds: 3600, requestTimeoutSeconds: 600,
                                     additionalSamplingParams: options.samplingParams, seed: 1)
+        config.readBatching = options.readBatching
         let problems = config.problems()
         guard problems.isEmpty else { throw .invalidConfig(problems) }
         let plan = (0..<config.maxCompletedRequests).map {
             PlannedRequest(index: $0, prompt: "Randomly stream lines from the following text with \(options.maxTokens) output tokens.",
                            targetInputTokens: 16, estimatedInputTokens: 16, maxTokens: options.maxTokens)
         }
-        let transport = OpenAIChatTransport(client: HTTPClient(), url: options.url, includeUsage: options.includeUsage)
+        let transport = OpenAIChatTransport(client: HTTPClient(readBatching: config.readBatching), url: options.url, includeUsage: options.includeUsage)
         let result = await LoadTest.execute(plan: plan, config: config, lengthModel: .heuristic, transport: transport)
         if let path = options.timelineFile {
             var text = ""
@@ -72,11 +77,37 @@ public enum LoadBenchHarness {
         }
         return Report(requests: result.requests.count, failed: result.requests.filter { !$0.succeeded }.count,
                       chunks: result.timelines.reduce(0) { $0 + $1.chunkTimesNs.count },
-                      wallSeconds: result.wallSeconds)
+                      wallSeconds: result.wallSeconds,
+                      batchedReadShare: result.summary.json["client_batched_read_share"]?.doubleValue ?? 0)
+    }
+
+    /// Times the per-chunk parsing on the HTTP thread (SSE framing and the chunk scan) over
+    /// reads of `eventsPerRead` OpenAI chunk events, as the transcript path does them; returns
+    /// nanoseconds per chunk (best of five rounds of `chunks`).
+    public static func parseCost(chunks: Int = 1_000_000, eventsPerRead: Int = 8) -> Double {
+        let event = "data:{\"id\":\"chatcmpl-loadbench-1-17\",\"object\":\"chat.completion.chunk\",\"created\":1795820419,"
+            + "\"model\":\"fake/tgi-model\",\"system_fingerprint\":\"fake\",\"choices\":[{\"index\":0,\"delta\":"
+            + "{\"role\":\"assistant\",\"content\":\" quick\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+        let read = Array(String(repeating: event, count: eventsPerRead).utf8)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let sink = ChatTranscriptSink(url: "bench", expectedChunks: chunks + eventsPerRead, progress: nil)
+            _ = sink.receiveHead(status: 200, headers: [:])
+            let start = MonotonicClock.nanoseconds()
+            var sent = 0
+            read.withUnsafeBytes { bytes in
+                while sent < chunks {
+                    _ = sink.receiveBody(bytes, receivedAt: 1)
+                    sent += eventsPerRead
+                }
+            }
+            best = min(best, Double(MonotonicClock.nanoseconds() - start) / Double(sent))
+        }
+        return best
     }
 
     /// Command-line entry: `--url U --streams N --requests-per-stream R --max-tokens T
-    /// [--timeline FILE] [--results-dir DIR] [--params JSON] [--no-usage]`. Prints the report
+    /// [--timeline FILE] [--results-dir DIR] [--params JSON] [--no-usage] [--read-batching-ms W]`. Prints the report
     /// as one JSON line (last line of output).
     /// Returns the process exit code (0 ok, 1 failed run, 2 bad arguments).
     public static func main(arguments: [String]) async -> Int32 {
@@ -97,6 +128,13 @@ public enum LoadBenchHarness {
             case "--timeline": options.timelineFile = value()
             case "--results-dir": options.resultsDirectory = value()
             case "--no-usage": options.includeUsage = false
+            case "--parse-cost":
+                print("parse cost: \(parseCost()) ns per chunk (SSE framing and chunk scan, 8 events per read)")
+                return 0
+            case "--read-batching-ms":
+                // 0 reads every chunk on arrival; otherwise the window, at the default threshold.
+                guard let ms = Double(value() ?? ""), ms >= 0 else { options.streams = -1; break }
+                options.readBatching = LoadTestConfig.readBatching(windowMilliseconds: ms)
             case "--params":
                 do { options.samplingParams = try LoadTestConfig.parseSamplingParams(value() ?? "") } catch {
                     FileHandle.standardError.write(Data((error.description + "\n").utf8))

@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// Everything a finished load test produced.
 public struct LoadTestResult: Sendable {
     public var config: LoadTestConfig
@@ -52,6 +54,7 @@ public enum LoadTest {
     public static func execute(plan: [PlannedRequest], config: LoadTestConfig, lengthModel: TokenLengthModel,
                                transport: some ChatStreamTransport,
                                progress: LoadProgressReporter? = nil) async -> LoadTestResult {
+        let readsBefore = transport.readStatistics()
         let runStart = RunClock.now()
         let deadline = runStart &+ UInt64(config.timeoutSeconds * 1e9)
         let tally = RunTally(target: plan.count, startNs: runStart)
@@ -120,9 +123,10 @@ public enum LoadTest {
 
         timelines.sort { $0.index < $1.index }
         let requests = timelines.map { RequestMetrics($0, runStartNs: runStart) }
+        let reads = transport.readStatistics().map { after in readsBefore.map { after - $0 } ?? after }
         let summary = LoadTestSummary(config: config, requests: requests,
                                       wallSeconds: Double(runEnd - runStart) / 1e9,
-                                      lengthModel: lengthModel, timestamp: RunClock.unixTime())
+                                      lengthModel: lengthModel, timestamp: RunClock.unixTime(), clientReads: reads)
         return LoadTestResult(config: config, lengthModel: lengthModel, timelines: timelines, requests: requests,
                               runStartNs: runStart, runEndNs: runEnd, stoppedByTimeout: stoppedByTimeout,
                               summary: summary, files: nil)

@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// How requests are put on the server.
 public enum ArrivalMode: Sendable, Equatable {
     /// llmperf's model: `num_concurrent_requests` users, each sending its next request as soon
@@ -35,6 +37,9 @@ public struct LoadTestConfig: Sendable, Equatable {
     /// Seeds prompt lengths, line shuffles and open-loop arrivals; llmperf always uses 11111.
     public var seed: UInt64
     public var arrivalMode: ArrivalMode
+    /// How the HTTP client that carries the test batches its reads under heavy inbound load
+    /// (see `ReadBatching`); the transport's client must be made with it.
+    public var readBatching: ReadBatching = LoadTestConfig.defaultReadBatching
 
     public init(model: String,
                 concurrentRequests: Int = 10,
@@ -75,7 +80,7 @@ public struct LoadTestConfig: Sendable, Equatable {
             && lhs.additionalSamplingParams == rhs.additionalSamplingParams
             && lhs.resultsDirectory == rhs.resultsDirectory
             && lhs.metadata.elementsEqual(rhs.metadata, by: { $0.key == $1.key && $0.value == $1.value })
-            && lhs.seed == rhs.seed && lhs.arrivalMode == rhs.arrivalMode
+            && lhs.seed == rhs.seed && lhs.arrivalMode == rhs.arrivalMode && lhs.readBatching == rhs.readBatching
     }
 
     /// Parses llmperf's `--additional-sampling-params` text (a JSON object).
@@ -120,6 +125,9 @@ public struct LoadTestConfig: Sendable, Equatable {
         if case .openLoop(let rate) = arrivalMode, !(rate > 0 && rate.isFinite) {
             found.append("open-loop request rate is \(rate) per second; it must be a positive number")
         }
+        if readBatching.window < .zero || readBatching.window > .milliseconds(100) {
+            found.append("read batching window is \(readBatching.window); give 0 (read every chunk on arrival) up to 100 ms")
+        }
         return found
     }
 }
@@ -130,5 +138,21 @@ extension StringProtocol {
         while let first = scalars.first, first.properties.isWhitespace { scalars = scalars.dropFirst() }
         while let last = scalars.last, last.properties.isWhitespace { scalars = scalars.dropLast() }
         return String(String.UnicodeScalarView(scalars))
+    }
+}
+
+extension LoadTestConfig {
+    /// How LoadBench's HTTP client reads: every chunk on arrival up to 32 MB/s of stream data
+    /// (about 115,000 OpenAI chunks a second, where reading each one alone already takes half
+    /// a core of a small machine); above that, in batches at most 8 ms apart, which more than
+    /// halves the client's CPU per token (scripts/bench/README.md has the figures). The summary
+    /// says how much of a run was read in batches (`client_batched_read_share`).
+    public static let defaultReadBatching = ReadBatching(window: .milliseconds(8), thresholdBytesPerSecond: 32_000_000)
+
+    /// `ReadBatching` with the default threshold and a window in milliseconds (0: off).
+    public static func readBatching(windowMilliseconds ms: Double) -> ReadBatching {
+        guard ms.isFinite, ms != 0 else { return .off }
+        return ReadBatching(window: .nanoseconds(Int64((ms * 1e6).rounded())),
+                            thresholdBytesPerSecond: defaultReadBatching.thresholdBytesPerSecond)
     }
 }

@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// The contents of `{model}_{in}_{out}_summary.json`: llmperf's keys, flattening and formulas
 /// (`token_benchmark_ray.py`, `metrics_summary` and `LLMPerfResults.to_dict`), then new keys.
 ///
@@ -40,7 +42,7 @@ public struct LoadTestSummary: Sendable, Equatable {
     public var name: String
 
     public init(config: LoadTestConfig, requests: [RequestMetrics], wallSeconds: Double,
-                lengthModel: TokenLengthModel, timestamp: Int) {
+                lengthModel: TokenLengthModel, timestamp: Int, clientReads: HTTPReadStatistics? = nil) {
         let successful = requests.filter(\.succeeded)
         var distributions: [String: Distribution] = [:]
         for (key, extract) in LoadTestSummary.llmperfMetrics + LoadTestSummary.additionalMetrics {
@@ -103,6 +105,12 @@ public struct LoadTestSummary: Sendable, Equatable {
             top["request_rate_per_s"] = .double(rate)
         }
         top["client"] = .string("cellbook-loadbench")
+        // Timing resolution: under heavy inbound load the client reads in batches, and a chunk's
+        // receive time can then be late by up to the window (0 = every chunk read on arrival).
+        let batching = config.readBatching
+        top["client_read_batching_window_ms"] = .double(batching.isEnabled ? Double(batching.windowNanoseconds) / 1e6 : 0)
+        top["client_read_batching_threshold_bytes_per_s"] = batching.isEnabled ? .double(batching.thresholdBytesPerSecond) : .null
+        top["client_batched_read_share"] = clientReads.map { .double($0.batchedShare) } ?? .null
 
         // llmperf: summary.update(user_metadata), then LLMPerfResults adds the timestamp.
         for (key, value) in config.metadata { top[key] = .string(value) }

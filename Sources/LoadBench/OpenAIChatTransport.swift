@@ -122,6 +122,10 @@ public protocol ChatTranscriptTransport: ChatStreamTransport {
 
 extension OpenAIChatTransport: ChatTranscriptTransport {}
 
+extension OpenAIChatTransport {
+    public func readStatistics() -> HTTPReadStatistics? { client.readStatistics }
+}
+
 /// Follows one chat completion on the HTTP event-loop thread: SSE framing, chunk scanning and
 /// the timeline all happen as each read arrives, with no allocation per chunk once warmed up.
 ///
@@ -245,11 +249,13 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
             sawDone = true
             return
         }
-        let fields = try ChatChunkScanner.scan(payload, decodingContent: false)
-        if let message = fields.errorMessage {
-            throw .inStream(code: fields.errorCode, message: message)
+        let raw = try ChatChunkScanner.scanRaw(payload)
+        if raw.errorOffset != nil {
+            var fields = ChatChunkFields()
+            do { try raw.decodeError(into: &fields) } catch { throw ChatChunkScanner.malformed(payload, error) }
+            if let message = fields.errorMessage { throw .inStream(code: fields.errorCode, message: message) }
         }
-        if let content = fields.content, !content.isEmpty {
+        if let content = raw.content, !content.range.isEmpty {
             transcript.chunkTimes.append(receivedAt)
             if progress != nil {
                 unreported += 1
@@ -260,12 +266,12 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
                 }
             }
         }
-        if let reason = fields.finishReason {
+        if let reason = raw.finishReason {
             sawFinish = true
-            transcript.finishReason = reason
+            do { transcript.finishReason = try raw.decode(reason) } catch { throw ChatChunkScanner.malformed(payload, error) }
         }
-        if let prompt = fields.promptTokens { transcript.promptTokens = prompt }
-        if let completion = fields.completionTokens { transcript.completionTokens = completion }
+        if let prompt = raw.promptTokens { transcript.promptTokens = prompt }
+        if let completion = raw.completionTokens { transcript.completionTokens = completion }
     }
 
     private func mapped(_ error: HTTPError) -> CompletionStreamError {

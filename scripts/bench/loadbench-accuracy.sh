@@ -4,9 +4,10 @@
 #   scripts/bench/loadbench-accuracy.sh [compare_clients.py options]
 #
 # Builds the harness driver (the package's loadbench-harness product, release mode), makes a
-# venv with aiohttp under ~/.cache, then runs scripts/bench/compare_clients.py, which prints both
+# venv with aiohttp under ~/.cache, compiles the C firehose server (cc), then runs
+# scripts/bench/compare_clients.py, which prints both
 # clients' figures, the ratios and the targets. Needs python3 (3.9+), and taskset (util-linux)
-# to pin client and server to separate cores.
+# to pin client and server to separate cores, and a C compiler.
 # Env: SCRATCH (SwiftPM scratch path, default .build), VENV (default ~/.cache/cellbook-bench-venv),
 # STATIC_STDLIB (1, the default, links the Swift runtime statically; 0 dynamically).
 set -euo pipefail
@@ -23,6 +24,9 @@ if [ "${STATIC_STDLIB:-1}" = 1 ]; then BUILD+=(--static-swift-stdlib); fi
 echo "== building loadbench-harness (release) in $SCRATCH" >&2
 (cd "$ROOT" && "${BUILD[@]}" --product loadbench-harness >&2)
 DRIVER="$(cd "$ROOT" && "${BUILD[@]}" --show-bin-path)/loadbench-harness"
+FIREHOSE="$SCRATCH/firehose_server"
+echo "== compiling $FIREHOSE" >&2
+"${CC:-cc}" -O2 -Wall -o "$FIREHOSE" "$ROOT/scripts/bench/firehose_server.c"
 
 if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiohttp" 2>/dev/null; then
     echo "== creating $VENV with aiohttp" >&2
@@ -31,4 +35,4 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import aiohttp" 2>/de
 fi
 echo "== aiohttp $("$VENV/bin/python" -c 'import aiohttp; print(aiohttp.__version__)'), $(nproc) cores" >&2
 
-exec python3 "$ROOT/scripts/bench/compare_clients.py" --driver "$DRIVER" --python "$VENV/bin/python" "$@"
+exec python3 "$ROOT/scripts/bench/compare_clients.py" --driver "$DRIVER" --python "$VENV/bin/python" --firehose "$FIREHOSE" "$@"

@@ -57,11 +57,22 @@ void ccurl_reactor_destroy(ccurl_reactor *reactor);
 /// Wakes the loop thread out of ccurl_reactor_turn. Safe from any thread.
 void ccurl_reactor_wakeup(ccurl_reactor *reactor);
 
+enum {
+    /// ccurl_reactor_wakeup was called since the last turn (or may have been).
+    CCURL_TURN_WOKEN = 1,
+    /// The turn first held off reading to batch (see `min_period_ns`).
+    CCURL_TURN_HELD = 2,
+};
+
 /// One turn of the loop, on the loop thread only: waits until a socket is ready, libcurl's
 /// timer is due, the reactor is woken, or `max_wait_ms` passes (-1: no limit besides libcurl's
 /// timer), then lets libcurl service what is ready (which runs the transfers' callbacks).
-/// Returns 1 when ccurl_reactor_wakeup was called since the last turn (or may have been), else 0.
-int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms);
+///
+/// `min_period_ns` > 0 batches reads: the turn starts reading no sooner than that long after the
+/// previous turn's sockets became ready, so each read collects what arrived meanwhile. A wake-up
+/// cuts the hold short (new requests are not delayed). 0 reads as soon as a socket is ready.
+/// Returns CCURL_TURN_* flags.
+int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_period_ns);
 
 #ifdef __cplusplus
 }
