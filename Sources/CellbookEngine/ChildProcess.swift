@@ -2,7 +2,8 @@ import Foundation
 
 /// Starting programs: a shell command whose output streams into a cell, or a server that must
 /// outlive cellbook. posix_spawn with its own process group, so a cancelled cell can stop the
-/// whole tree it started.
+/// whole tree it started, and (for `run`) a watchdog in that group that stops it if cellbook
+/// itself dies without a chance to (SIGKILL, a crash).
 public enum ChildProcess {
     public struct Exit: Sendable {
         public var status: Int32
@@ -17,9 +18,10 @@ public enum ChildProcess {
 
     /// Spawns `argv`. Output goes to `outputPath` (appended) when given, else to pipes the caller reads.
     /// `detach` puts the child in a new session so it survives this process and its terminal.
+    /// `inherit` hands the child an extra descriptor as fd 3.
     public static func spawn(_ argv: [String], environment: [String: String], directory: String? = nil,
                              outputPath: String? = nil, detach: Bool = false,
-                             pipes: (stdout: Int32, stderr: Int32)? = nil) throws -> pid_t {
+                             pipes: (stdout: Int32, stderr: Int32)? = nil, inherit: Int32? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -31,6 +33,10 @@ public enum ChildProcess {
             posix_spawn_file_actions_adddup2(&actions, pipes.stdout, 1)
             posix_spawn_file_actions_adddup2(&actions, pipes.stderr, 2)
         }
+        if let inherit { posix_spawn_file_actions_adddup2(&actions, inherit, 3) }
+        // Nothing else of ours leaks into the child: a log or a pipe end it held would outlive us
+        // in whatever it leaves running.
+        if let addCloseFrom = Self.addCloseFrom { _ = addCloseFrom(&actions, inherit == nil ? 3 : 4) }
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -70,15 +76,35 @@ public enum ChildProcess {
                            onStderr: @escaping @Sendable (Data) -> Void) async throws -> Exit {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw EngineError.io("cannot create pipes: \(String(cString: strerror(errno)))") }
+        // Close-on-exec (the child gets its ends as 1 and 2 through dup2, which clears the flag):
+        // a copy kept by anything the command leaves behind would hold the output open.
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // The watchdog's line to us. Close-on-exec, so no other child keeps it open; moved above
+        // fd 3 so that handing it over as fd 3 always goes through a dup2 that clears the flag.
+        var watch: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &watch) == 0 else {
+            [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
+            throw EngineError.io("cannot create the watchdog socket: \(String(cString: strerror(errno)))")
+        }
+        let childEnd = fcntl(watch[1], F_DUPFD_CLOEXEC, 10)
+        close(watch[1])
         let pid: pid_t
         do {
-            pid = try spawn(argv, environment: environment, directory: directory, pipes: (outPipe[1], errPipe[1]))
+            pid = try spawn(["/bin/sh", "-c", watchdogScript, "sh"] + argv, environment: environment,
+                            directory: directory, pipes: (outPipe[1], errPipe[1]), inherit: childEnd)
         } catch {
-            [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
+            [outPipe[0], outPipe[1], errPipe[0], errPipe[1], watch[0], childEnd].forEach { close($0) }
             throw error
         }
         close(outPipe[1])
         close(errPipe[1])
+        close(childEnd)
+        // Told "done" once the child has been waited for, so the watchdog leaves quietly and
+        // whatever the command deliberately left running keeps running.
+        defer {
+            _ = "done\n".withCString { write(watch[0], $0, 5) }
+            close(watch[0])
+        }
         let timedOut = LockedFlag()
         let reading = DispatchGroup()
         for (fd, sink) in [(outPipe[0], onStdout), (errPipe[0], onStderr)] {
@@ -118,6 +144,28 @@ public enum ChildProcess {
         let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
         return Exit(status: (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil, timedOut: timedOut.isSet)
     }
+
+    /// Runs the command (`"$@"`) with a watchdog beside it in its process group: a background
+    /// subshell blocked reading fd 3, the other end of which only cellbook holds. A line on it
+    /// means the run ended and cellbook is fine: the watchdog exits. End of file means cellbook
+    /// is gone without saying so: the watchdog sends SIGTERM to the group, then SIGKILL.
+    static let watchdogScript = """
+        { trap '' TERM INT HUP; if read -r _ <&3; then exit 0; fi; kill -TERM 0; sleep 3; kill -KILL 0; } \\
+            </dev/null >/dev/null 2>&1 &
+        exec 3<&-
+        exec "$@"
+        """
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
+    /// module does not show; nil where the C library lacks it (then only close-on-exec applies).
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        #if os(Linux)
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
 
     /// SIGTERM to the process group, SIGKILL after `grace` seconds if any member is left.
     public static func stopGroup(_ pid: pid_t, grace: Double) {

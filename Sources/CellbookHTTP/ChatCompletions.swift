@@ -47,7 +47,7 @@ public struct ChatRequest: Sendable, Equatable {
     public var includeUsage: Bool
     /// Further top-level fields (sampling parameters a server knows, for
     /// example). Merged last, so they override the fields above.
-    public var extra: [String: JSON]
+    public var extra: JSONObject
 
     /// Creates a request; only `model` and `messages` are required.
     public init(
@@ -60,7 +60,7 @@ public struct ChatRequest: Sendable, Equatable {
         stream: Bool = true,
         seed: Int? = nil,
         includeUsage: Bool = false,
-        extra: [String: JSON] = [:]
+        extra: JSONObject = [:]
     ) {
         self.model = model
         self.messages = messages
@@ -75,8 +75,8 @@ public struct ChatRequest: Sendable, Equatable {
     }
 
     /// The request as the JSON object that goes on the wire.
-    public var json: JSON {
-        var body: [String: JSON] = [
+    public var json: JSONValue {
+        var body: JSONObject = [
             "model": .string(model),
             "messages": .array(messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) }),
             "stream": .bool(stream),
@@ -84,11 +84,11 @@ public struct ChatRequest: Sendable, Equatable {
         if let maxTokens { body["max_tokens"] = .int(maxTokens) }
         if let temperature { body["temperature"] = .double(temperature) }
         if let topP { body["top_p"] = .double(topP) }
-        if !stop.isEmpty { body["stop"] = .array(stop.map(JSON.string)) }
+        if !stop.isEmpty { body["stop"] = .array(stop.map(JSONValue.string)) }
         if let seed { body["seed"] = .int(seed) }
         // OpenAI rejects stream_options on a request that does not stream.
         if stream && includeUsage { body["stream_options"] = .object(["include_usage": .bool(true)]) }
-        for (key, value) in extra { body[key] = value }
+        body.merge(extra)
         return .object(body)
     }
 
@@ -414,7 +414,7 @@ struct ErrorWire: Decodable {
             message = text
             return
         }
-        let object = try container.decode(JSON.self)
+        let object = try container.decode(JSONValue.self)
         if let text = object["message"]?.stringValue ?? object["error"]?.stringValue ?? object["detail"]?.stringValue {
             message = text
         } else {

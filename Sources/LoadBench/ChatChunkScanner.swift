@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// How a request ended when it did not succeed; each kind gets its own `error_code`.
 ///
 /// HTTP statuses keep their number (as llmperf records them). Failures with no

@@ -1,3 +1,4 @@
+import CellbookHTTP
 import Foundation
 
 /// The files a run writes, named as llmperf names them.

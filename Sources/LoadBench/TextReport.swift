@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// Plain-text views of a summary. Rendering only: every number comes from `LoadTestSummary`.
 public enum TextReport {
     /// The lines the tutorial's step 5 prints from the summary, with its labels (its

@@ -140,4 +140,62 @@ struct InterruptionTests {
         #expect(try next.statuses() == ["first:cached", "slow:ran", "last:ran"])
         #expect(box.runs("slow") == 2)
     }
+
+    @Test("SIGKILL mid-cell: the cell's shell and what it started in the background are stopped, not orphaned")
+    func sigkillStopsTheCellsProcesses() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook("""
+            name: orphans
+            cells:
+              - id: hold
+                kind: shell
+                with:
+                  command: |
+                    sleep 300 > /dev/null 2>&1 &
+                    echo $! > @DIR@/background-pid
+                    echo $$ > @DIR@/shell-pid
+                    touch @DIR@/hold-started
+                    while [ -d @DIR@ ]; do sleep 0.05; done
+            """)
+        let run = try box.start(["run", pb])
+        #expect(await box.waitFor("hold-started"), "the cell never started")
+        let pids = try ["shell-pid", "background-pid"].map { try pid(in: "\(box.root)/\($0)") }
+        defer { pids.forEach { kill($0, SIGKILL) } }
+        #expect(pids.allSatisfy(ChildProcess.isAlive))
+        run.signal(SIGKILL)
+        _ = try #require(await run.wait(timeout: 10))
+        var left = pids
+        for _ in 0..<100 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            left = left.filter(ChildProcess.isAlive)
+        }
+        #expect(left.isEmpty, "still running 10 s after cellbook was killed: \(left)")
+    }
+
+    @Test("a process a cell deliberately leaves running (output redirected) outlives the cell and the run")
+    func backgroundProcessSurvivesNormalEnd() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook("""
+            name: daemon
+            cells:
+              - id: start
+                kind: shell
+                with:
+                  command: |
+                    sleep 300 > /dev/null 2>&1 &
+                    echo $! > @DIR@/background-pid
+            """)
+        let result = try await box.cellbook("run", pb)
+        #expect(result.code == 0, "\(result)")
+        let pid = try pid(in: "\(box.root)/background-pid")
+        defer { kill(pid, SIGKILL) }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(ChildProcess.isAlive(pid), "the watchdog must stand down when cellbook ends normally")
+    }
+}
+
+/// The process id a cell wrote to `path`.
+private func pid(in path: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws -> pid_t {
+    let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    return try #require(pid_t(text), "\(path) holds \(text)", sourceLocation: sourceLocation)
 }

@@ -124,7 +124,7 @@ struct JSONTests {
     @Test("decoding keeps each JSON type apart")
     func decodeTypes() throws {
         let text = #"{"i": 1, "d": 1.5, "b": true, "n": null, "s": "x", "a": [1, "y"], "o": {"k": false}}"#
-        let value = try JSONDecoder().decode(JSON.self, from: Data(text.utf8))
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         #expect(value == [
             "i": .int(1), "d": .double(1.5), "b": .bool(true), "n": .null, "s": "x", "a": [1, "y"], "o": ["k": false],
         ])
@@ -135,8 +135,8 @@ struct JSONTests {
 
     @Test("encoding and decoding round-trip")
     func roundTrip() throws {
-        let value: JSON = ["x": [1, 2.25, "three", nil, true], "y": ["z": -7]]
+        let value: JSONValue = ["x": [1, 2.25, "three", nil, true], "y": ["z": -7]]
         let encoded = try JSONEncoder().encode(value)
-        #expect(try JSONDecoder().decode(JSON.self, from: encoded) == value)
+        #expect(try JSONDecoder().decode(JSONValue.self, from: encoded) == value)
     }
 }

@@ -1,3 +1,4 @@
+import CellbookHTTP
 import Testing
 @testable import LoadBench
 

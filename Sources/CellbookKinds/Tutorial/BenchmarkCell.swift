@@ -122,21 +122,3 @@ public struct BenchmarkCell: CellKind {
         ]
     }
 }
-
-extension JSONValue {
-    /// Bridges a playbook value into LoadBench's JSON.
-    init(_ v: PlaybookModel.Value) {
-        switch v {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .int(let i): self = .int(i)
-        case .double(let d): self = .double(d)
-        case .string(let s): self = .string(s)
-        case .array(let a): self = .array(a.map { JSONValue($0) })
-        case .object(let o):
-            var obj = JSONObject()
-            for (k, v) in o.sorted(by: { $0.key < $1.key }) { obj[k] = JSONValue(v) }
-            self = .object(obj)
-        }
-    }
-}

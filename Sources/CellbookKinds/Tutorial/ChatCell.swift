@@ -36,7 +36,7 @@ public struct ChatCell: CellKind {
             stop: p["stop"]?.arrayValue?.compactMap(\.stringValue) ?? [], stream: true, seed: p["seed"]?.intValue,
             includeUsage: true)
         for (k, v) in p where !["model", "max_tokens", "temperature", "top_p", "stop", "seed"].contains(k) {
-            request.extra[k] = CellbookHTTP.JSON(v)
+            request.extra[k] = JSONValue(v)
         }
         for m in messages { context.console.line("\(m.role): \(m.content)") }
         context.console.write("assistant: ")
@@ -96,18 +96,3 @@ public struct ChatCell: CellKind {
 }
 
 func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
-
-extension CellbookHTTP.JSON {
-    /// Bridges a playbook value into the HTTP layer's JSON.
-    init(_ v: PlaybookModel.Value) {
-        switch v {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .int(let i): self = .int(i)
-        case .double(let d): self = .double(d)
-        case .string(let s): self = .string(s)
-        case .array(let a): self = .array(a.map { CellbookHTTP.JSON($0) })
-        case .object(let o): self = .object(o.mapValues { CellbookHTTP.JSON($0) })
-        }
-    }
-}

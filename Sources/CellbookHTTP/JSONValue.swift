@@ -1,8 +1,10 @@
 /// A JSON value whose objects keep their key order.
 ///
-/// llmperf's files are read by people and by scripts that diff them, so the
-/// summary is written in llmperf's key order; Foundation's encoders do not keep
-/// order, hence this small type.
+/// One type serves request bodies (`ChatRequest.extra`), responses and llmperf's
+/// result files. llmperf's files are read by people and by scripts that diff them, so
+/// the load test writes its summary in llmperf's key order; Foundation's encoders do not
+/// keep order, hence `serialized(indent:)` and `parse(_:)`. The `Codable` conformance is
+/// there for Foundation's coders (it encodes an object's keys in order).
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -12,11 +14,13 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object(JSONObject)
 
+    /// The member `key` of an object, or nil.
     public subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
+    /// The value as a Double, for `.int` and `.double`.
     public var doubleValue: Double? {
         switch self {
         case .int(let value): return Double(value)
@@ -25,6 +29,7 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The value as an Int, for `.int` and integral `.double` (below 9e15 in magnitude).
     public var intValue: Int? {
         switch self {
         case .int(let value): return value
@@ -33,15 +38,19 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The string of a `.string`, or nil.
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 }
 
+/// One key and its value in a `JSONObject`.
 public struct JSONMember: Sendable, Equatable {
     public var key: String
     public var value: JSONValue
+
+    /// Creates a member.
     public init(_ key: String, _ value: JSONValue) {
         self.key = key
         self.value = value
@@ -49,17 +58,29 @@ public struct JSONMember: Sendable, Equatable {
 }
 
 /// An ordered JSON object; setting an existing key replaces it in place, as a Python dict does.
+///
+/// Equality ignores key order, as a Python dict's does; compare `keys` where order matters.
 public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     public private(set) var members: [JSONMember] = []
 
+    /// An empty object.
     public init() {}
+
+    /// An object with `elements` in order; a repeated key keeps its first place and its last value.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements)
+    }
+
+    init(_ elements: [(String, JSONValue)]) {
         for (key, value) in elements { self[key] = value }
     }
 
+    /// The keys, in order.
     public var keys: [String] { members.map(\.key) }
+    /// Whether the object has no members.
     public var isEmpty: Bool { members.isEmpty }
 
+    /// The value of `key`, or nil. Setting a new key appends it; setting nil removes the key.
     public subscript(key: String) -> JSONValue? {
         get { members.first(where: { $0.key == key })?.value }
         set {
@@ -92,6 +113,87 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         }
         visit(self, prefix: "")
         return result
+    }
+
+    /// Equal when both have the same keys with equal values, in any order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count && lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
+}
+
+extension JSONValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral,
+    ExpressibleByDictionaryLiteral
+{
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(JSONObject(elements)) }
+}
+
+// MARK: - Codable
+
+extension JSONValue: Codable {
+    /// Decodes any JSON value; numbers without a fraction become `.int` when they fit.
+    /// Foundation's decoders do not report key order, so decoded objects have their keys
+    /// sorted; `parse(_:)` keeps a text's order.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Int.self) {
+            self = .int(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .double(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode(JSONObject.self))
+        }
+    }
+
+    /// Encodes the value; objects hand their keys to the encoder in order.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .double(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+}
+
+extension JSONObject: Codable {
+    private struct MemberKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes an object with its keys sorted (decoders do not report their order).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: MemberKey.self)
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+            members.append(JSONMember(key.stringValue, try container.decode(JSONValue.self, forKey: key)))
+        }
+    }
+
+    /// Encodes the members in order (an encoder set to sort keys sorts them).
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: MemberKey.self)
+        for member in members { try container.encode(member.value, forKey: MemberKey(stringValue: member.key)) }
     }
 }
 
@@ -145,12 +247,13 @@ extension JSONValue {
     }
 
     /// Shortest round-trip form, as Python's `repr(float)`; integral values keep ".0".
-    static func formatNumber(_ value: Double) -> String {
+    /// Non-finite numbers give `null`.
+    public static func formatNumber(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         return value.description
     }
 
-    static func writeString(_ value: String, to out: inout String) {
+    private static func writeString(_ value: String, to out: inout String) {
         out += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
@@ -188,10 +291,12 @@ public struct JSONParseError: Error, CustomStringConvertible, Equatable {
 }
 
 extension JSONValue {
+    /// Parses a JSON text, keeping each object's key order. Also reads Python's `NaN`.
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         try parse(bytes: Array(text.utf8))
     }
 
+    /// Parses the UTF-8 bytes of a JSON text, as `parse(_:)`.
     public static func parse(bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         var reader = JSONReader(bytes: bytes)
         reader.skipWhitespace()
@@ -202,11 +307,14 @@ extension JSONValue {
     }
 }
 
-struct JSONReader {
+/// A reader over the bytes of a JSON text. `JSONValue.parse` reads whole texts with it;
+/// scanners that walk JSON bytes themselves use it for the rare string with escapes.
+public struct JSONReader {
     let bytes: [UInt8]
     var index = 0
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    /// A reader at the first of `bytes`.
+    public init(bytes: [UInt8]) { self.bytes = bytes }
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
@@ -296,7 +404,9 @@ struct JSONReader {
         return .double(value)
     }
 
-    mutating func readString() throws(JSONParseError) -> String {
+    /// Reads the string whose opening quote is the current byte and moves past its closing
+    /// quote, decoding escapes; a lone or unpaired surrogate escape becomes U+FFFD.
+    public mutating func readString() throws(JSONParseError) -> String {
         index += 1  // opening quote
         var scalars = String.UnicodeScalarView()
         var runStart = index

@@ -1,0 +1,21 @@
+import CellbookHTTP
+import PlaybookModel
+
+extension JSONValue {
+    /// Bridges a playbook value into JSON for request bodies. A playbook object has no key
+    /// order, so its keys are sorted: equal values give equal bytes.
+    init(_ v: PlaybookModel.Value) {
+        switch v {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(i)
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .array(let a): self = .array(a.map { JSONValue($0) })
+        case .object(let o):
+            var obj = JSONObject()
+            for (k, v) in o.sorted(by: { $0.key < $1.key }) { obj[k] = JSONValue(v) }
+            self = .object(obj)
+        }
+    }
+}
