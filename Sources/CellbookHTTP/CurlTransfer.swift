@@ -209,6 +209,12 @@ final class CurlTransfer: @unchecked Sendable {
         return authority.isEmpty ? nil : authority
     }
 
+    /// Has libcurl hand over the body with its transfer coding left in (it still follows the
+    /// chunked framing to find the end). Before `submit` only.
+    func keepTransferCoding() {
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTP_TRANSFER_DECODING, 0)
+    }
+
     // MARK: Callbacks (loop thread)
 
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {

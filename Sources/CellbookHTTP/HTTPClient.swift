@@ -84,6 +84,7 @@ public final class HTTPClient: Sendable {
         }
         transfer.sink = .callback(sink)
         transfer.owner = self
+        if sink.wantsRawTransferCoding { transfer.keepTransferCoding() }
         loop.submit(transfer)
         return HTTPStreamHandle(loop: loop, transfer: transfer)
     }

@@ -20,10 +20,21 @@ public protocol HTTPStreamSink: AnyObject, Sendable {
     /// Return false to abort the transfer; `finish` then receives `.cancelled`.
     func receiveBody(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> Bool
 
+    /// True to receive the body as it came off the wire: chunked transfer coding is left in
+    /// (undo it with `ChunkedDecoder` when the head says `transfer-encoding: chunked`), and
+    /// each network read arrives in one `receiveBody` instead of one call per HTTP chunk, which
+    /// matters when a server sends every token as its own chunk. Read once, when the transfer
+    /// starts. The default, false, hands over the decoded body.
+    var wantsRawTransferCoding: Bool { get }
+
     /// How the transfer ended. Called exactly once; the client lets go of the sink afterwards.
     /// If the request cannot even be set up, this is called on the thread that started it,
     /// before `HTTPClient.stream(_:to:)` returns.
     func finish(_ end: HTTPStreamEnd)
+}
+
+extension HTTPStreamSink {
+    public var wantsRawTransferCoding: Bool { false }
 }
 
 /// How a transfer delivered to an `HTTPStreamSink` ended.

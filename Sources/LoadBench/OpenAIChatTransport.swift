@@ -141,6 +141,9 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
     private let progress: (@Sendable (Int) -> Void)?
     private var transcript = CompletionTranscript()
     private var events = SSEDataScanner()
+    /// Set when the head says the body is chunked: the sink takes bodies raw (one call per
+    /// network read rather than per chunk) and undoes the framing itself.
+    private var chunked: ChunkedDecoder?
     private var sawHead = false
     private var sawDone = false
     private var sawFinish = false
@@ -178,27 +181,42 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
         if let ready { continuation.resume(returning: ready) }
     }
 
+    var wantsRawTransferCoding: Bool { true }
+
     func receiveHead(status: Int, headers: [String: String]) -> Bool {
         sawHead = true
+        if headers["transfer-encoding"]?.lowercased().contains("chunked") == true { chunked = ChunkedDecoder() }
         if !(200..<300).contains(status) { errorStatus = status }
         return true
     }
 
     func receiveBody(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> Bool {
-        if errorStatus != nil {
-            errorBody.append(contentsOf: bytes.prefix(Self.errorBodyLimit - errorBody.count))
-            return errorBody.count < Self.errorBodyLimit
-        }
         lastReceivedAt = receivedAt
-        do {
-            try events.feed(bytes) { (payload) throws(CompletionStreamError) in
-                try interpret(payload, receivedAt: receivedAt)
+        do throws(CompletionStreamError) {
+            guard chunked != nil else { return try receiveData(bytes, receivedAt: receivedAt) }
+            var more = true
+            let framed = try chunked!.decode(bytes) { (data) throws(CompletionStreamError) in
+                if more { more = try receiveData(data, receivedAt: receivedAt) }
             }
-            return true
+            guard framed else { throw .malformed(detail: "broken chunked transfer coding: \(chunked?.problem ?? "")") }
+            return more
         } catch {
             transcript.failure = error
             return false
         }
+    }
+
+    /// Body bytes with any transfer coding undone; false once an error body has been kept
+    /// up to its limit (the rest is not worth reading).
+    private func receiveData(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws(CompletionStreamError) -> Bool {
+        if errorStatus != nil {
+            errorBody.append(contentsOf: bytes.prefix(Self.errorBodyLimit - errorBody.count))
+            return errorBody.count < Self.errorBodyLimit
+        }
+        try events.feed(bytes) { (payload) throws(CompletionStreamError) in
+            try interpret(payload, receivedAt: receivedAt)
+        }
+        return true
     }
 
     func finish(_ end: HTTPStreamEnd) {

@@ -5,12 +5,15 @@ import Testing
 /// Collects a streamed response and counts the reads it arrived in: libcurl hands over each
 /// HTTP chunk separately, so chunks stamped within 2 ms of the one before count as one read.
 private final class CountingSink: HTTPStreamSink, @unchecked Sendable {
+    let wantsRawTransferCoding: Bool
     private let lock = NSLock()
     private var body: [UInt8] = []
     private var reads = 0
     private var lastStamp: UInt64 = 0
     private var waiter: CheckedContinuation<(body: [UInt8], reads: Int, end: HTTPStreamEnd), Never>?
     private var result: (body: [UInt8], reads: Int, end: HTTPStreamEnd)?
+
+    init(raw: Bool = false) { wantsRawTransferCoding = raw }
 
     func receiveHead(status: Int, headers: [String: String]) -> Bool { true }
 
@@ -120,5 +123,23 @@ struct ReadBatchingStreamTests {
         #expect(result.end == .completed)
         #expect(result.reads >= 40, "got \(result.reads)")
         #expect(client.readStatistics == HTTPReadStatistics(bytes: result.body.count, batchedBytes: 0))
+    }
+
+    @Test("a sink that asks for the raw body gets the chunked framing, which decodes to the same body")
+    func rawTransferCoding() async throws {
+        let client = HTTPClient()
+        let decoded = CountingSink()
+        client.stream(HTTPRequest(url: server.url("/sse?events=5&pause_ms=1")), to: decoded)
+        let plain = await decoded.ended()
+        let raw = CountingSink(raw: true)
+        client.stream(HTTPRequest(url: server.url("/sse?events=5&pause_ms=1")), to: raw)
+        let wire = await raw.ended()
+        #expect(plain.end == .completed && wire.end == .completed)
+        #expect(wire.body != plain.body, "the raw body keeps the chunk framing")
+        var decoder = ChunkedDecoder()
+        var body: [UInt8] = []
+        let sound = wire.body.withUnsafeBytes { bytes in decoder.decode(bytes) { body.append(contentsOf: $0) } }
+        #expect(sound && decoder.isComplete)
+        #expect(body == plain.body)
     }
 }

@@ -97,6 +97,35 @@ struct TranscriptFramingTests {
         #expect(withoutEndStamp(transcript) == expectedTranscript(stream, cuts: cuts))
     }
 
+    @Test("a chunked body taken raw (the framing undone by the sink) gives the same transcript, split anywhere")
+    func chunkedTransferCoding() async {
+        let stream = realisticStream()
+        let wire = chunkedFraming(stream.bytes, size: 37)
+        let chunked = ["content-type": "text/event-stream", "transfer-encoding": "chunked"]
+        let whole = await transcriptOfSink(reads: [wire], receivedAt: [1000], headers: chunked)
+        #expect(withoutEndStamp(whole) == expectedTranscript(stream, cuts: []))
+        for position in 0...wire.count {
+            let (reads, times) = split(wire, at: [position])
+            let transcript = await transcriptOfSink(reads: reads, receivedAt: times, headers: chunked)
+            #expect(transcript.chunkTimes.count == 5 && transcript.failure == nil && transcript.finishReason == "length"
+                    && transcript.completionTokens == 5, "split at byte \(position) of \(wire.count): \(transcript)")
+        }
+    }
+
+    @Test("a chunked error body is decoded into the error; broken chunk framing is a malformed stream")
+    func chunkedErrorAndBrokenFraming() async {
+        let chunked = ["content-type": "application/json", "transfer-encoding": "chunked"]
+        let error = await transcriptOfSink(reads: [chunkedFraming(Array(#"{"error":"overloaded"}"#.utf8), size: 5)],
+                                           receivedAt: [1000], status: 503, headers: chunked)
+        #expect(error.failure == .httpStatus(code: 503, body: #"{"error":"overloaded"}"#))
+        let broken = await transcriptOfSink(reads: [Array("zz\r\ndata: {}\r\n".utf8)], receivedAt: [1000], headers: chunked)
+        guard case .malformed(let detail) = broken.failure else {
+            Issue.record("expected a malformed stream, got \(String(describing: broken.failure))")
+            return
+        }
+        #expect(detail.contains("chunked"))
+    }
+
     @Test("a split at every position gives the same transcript")
     func everySplitPosition() async {
         let stream = realisticStream()

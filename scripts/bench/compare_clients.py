@@ -137,7 +137,7 @@ def main():
     p.add_argument("--driver", required=True, help="the compiled LoadBenchHarness driver")
     p.add_argument("--python", required=True, help="python of a venv with aiohttp")
     p.add_argument("--firehose", required=True, help="the compiled firehose_server.c")
-    p.add_argument("--reps", type=int, default=3, help="overhead runs per client (median reported)")
+    p.add_argument("--reps", type=int, default=5, help="overhead runs per client (median reported)")
     p.add_argument("--acc-streams", type=int, default=32)
     p.add_argument("--acc-requests", type=int, default=3)
     p.add_argument("--acc-tokens", type=int, default=100)

@@ -6,11 +6,12 @@ import CellbookHTTP
 /// the transcript path. A read the sink refuses ends the transfer as `.cancelled`, as
 /// `HTTPStreamSink` promises.
 func transcriptOfSink(reads: [[UInt8]], receivedAt times: [UInt64], status: Int = 200,
+                      headers: [String: String] = ["content-type": "text/event-stream"],
                       end: HTTPStreamEnd = .completed, maxTokens: Int = 16) async -> CompletionTranscript {
     precondition(reads.count == times.count, "one receive time per read")
     let sink = ChatTranscriptSink(url: "http://sink.test/v1/chat/completions",
                                   expectedChunks: maxTokens + 1, progress: nil)
-    var accepted = sink.receiveHead(status: status, headers: ["content-type": "text/event-stream"])
+    var accepted = sink.receiveHead(status: status, headers: headers)
     for (read, time) in zip(reads, times) where accepted {
         accepted = read.withUnsafeBytes { sink.receiveBody($0, receivedAt: time) }
     }
@@ -60,4 +61,16 @@ struct StreamPathOnly: ChatStreamTransport {
     func stream(_ request: CompletionRequest) -> AsyncThrowingStream<CompletionStreamEvent, Error> {
         base.stream(request)
     }
+}
+
+/// `body` in HTTP/1.1 chunked transfer coding, `size` bytes a chunk, with a trailer.
+func chunkedFraming(_ body: [UInt8], size: Int) -> [UInt8] {
+    var wire: [UInt8] = []
+    var start = 0
+    while start < body.count {
+        let end = min(start + size, body.count)
+        wire += Array(String(end - start, radix: 16).utf8) + [13, 10] + body[start..<end] + [13, 10]
+        start = end
+    }
+    return wire + Array("0\r\nX-Trailer: 1\r\n\r\n".utf8)
 }
