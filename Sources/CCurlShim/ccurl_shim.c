@@ -105,6 +105,8 @@ struct ccurl_reactor {
     int wake_fd;
     long long deadline_ns;  // -1: no libcurl timer pending
     long long ready_at_ns;  // when the last turn's epoll_wait returned with sockets ready
+    int measure_busy;
+    long long busy_ns;      // time spent servicing ready sockets, while measure_busy
 };
 
 enum { CCURL_REACTOR_MAX_EVENTS = 256 };
@@ -212,7 +214,7 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_pe
             flags |= CCURL_TURN_WOKEN;
             continue;
         }
-        if (!sockets++ && min_period_ns > 0) reactor->ready_at_ns = ccurl_monotonic_ns();
+        if (!sockets++ && (min_period_ns > 0 || reactor->measure_busy)) reactor->ready_at_ns = ccurl_monotonic_ns();
         uint32_t ready = events[i].events;
         int flags = ((ready & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ready & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
                     | ((ready & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
@@ -223,9 +225,14 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_pe
         reactor->deadline_ns = -1;
         curl_multi_socket_action(reactor->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
+    if (sockets && reactor->measure_busy) reactor->busy_ns += ccurl_monotonic_ns() - reactor->ready_at_ns;
     if (count <= 0) reactor->ready_at_ns = 0;  // idle: the next data is read on arrival
     return flags;
 }
+
+void ccurl_reactor_measure_busy(ccurl_reactor *reactor, int on) { reactor->measure_busy = on; }
+
+long long ccurl_reactor_busy_ns(const ccurl_reactor *reactor) { return reactor->busy_ns; }
 
 #else
 
@@ -241,6 +248,10 @@ ccurl_reactor *ccurl_reactor_create(CURLM *multi) {
 }
 
 void ccurl_reactor_destroy(ccurl_reactor *reactor) { free(reactor); }
+
+void ccurl_reactor_measure_busy(ccurl_reactor *reactor, int on) { (void)reactor; (void)on; }
+
+long long ccurl_reactor_busy_ns(const ccurl_reactor *reactor) { (void)reactor; return 0; }
 
 void ccurl_reactor_wakeup(ccurl_reactor *reactor) { curl_multi_wakeup(reactor->multi); }
 

@@ -41,14 +41,16 @@ final class CurlEventLoop: @unchecked Sendable {
     private let batching: ReadBatching
     /// Body bytes the transfers received during the current turn (they add to it). Loop thread only.
     var turnBytes = 0
-    /// The inbound rate meter: bytes since `meterStartNs`. Loop thread only.
+    /// The meter: bytes and the reactor's busy time since `meterStartNs`. Loop thread only.
     private var meterBytes = 0
     private var meterStartNs: UInt64 = 0
-    /// The hold between turns now in force (0: read on arrival). Loop thread only.
+    private var meterBusyStartNs: Int64 = 0
+    /// The batching window now in force (0: read on arrival). Loop thread only.
     private var periodNs: Int64 = 0
     private var statistics = HTTPReadStatistics()  // guarded by lock
 
-    /// How long the inbound rate is measured before batching is switched on or off.
+    /// The shortest metering interval; it is at least four windows, so each reading spans
+    /// several turns.
     private static let meterIntervalNs: UInt64 = 10_000_000
 
     init(batching: ReadBatching = .off) {
@@ -64,6 +66,7 @@ final class CurlEventLoop: @unchecked Sendable {
             startFailure = "could not set up the event loop's epoll and eventfd (errno \(errno))"
             return
         }
+        if batching.isEnabled { ccurl_reactor_measure_busy(reactor, 1) }
         let error = startThread()
         if error != 0 {
             startFailure = "could not start the event-loop thread (pthread_create error \(error))"
@@ -173,8 +176,8 @@ final class CurlEventLoop: @unchecked Sendable {
         }
     }
 
-    /// Counts the turn's bytes and, every `meterIntervalNs`, switches batching on when the
-    /// inbound rate is above the threshold and off again when it falls below half of it.
+    /// Counts the turn's bytes and, every metering interval, sets the batching window from the
+    /// inbound rate and the share of time spent servicing sockets (`ReadBatching`).
     private func account(held: Bool) {
         let bytes = turnBytes
         turnBytes = 0
@@ -187,10 +190,16 @@ final class CurlEventLoop: @unchecked Sendable {
         if meterStartNs == 0 { meterStartNs = now }
         meterBytes += bytes
         let elapsed = now &- meterStartNs
-        guard elapsed >= Self.meterIntervalNs else { return }
-        periodNs = batching.period(bytesPerSecond: Double(meterBytes) * 1e9 / Double(elapsed), current: periodNs)
+        guard elapsed >= max(Self.meterIntervalNs, 4 * UInt64(periodNs)) else { return }
+        let busyNow = ccurl_reactor_busy_ns(reactor)
+        periodNs = batching.nextWindow(bytesPerSecond: Double(meterBytes) * 1e9 / Double(elapsed),
+                                       busy: Double(busyNow - meterBusyStartNs) / Double(elapsed), current: periodNs)
+        if periodNs > 0 {
+            lock.withLock { statistics.widestWindowNanoseconds = max(statistics.widestWindowNanoseconds, periodNs) }
+        }
         meterBytes = 0
         meterStartNs = now
+        meterBusyStartNs = busyNow
     }
 
     private func apply(_ command: Command) {

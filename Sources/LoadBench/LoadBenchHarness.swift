@@ -36,10 +36,13 @@ public enum LoadBenchHarness {
         public var wallSeconds: Double
         /// The share of stream bytes read after a batching hold (`ReadBatching`).
         public var batchedReadShare: Double
+        /// The widest batching window the client used, in milliseconds.
+        public var widestWindowMilliseconds: Double
 
         public var json: JSONObject {
             ["requests": .int(requests), "failed": .int(failed), "chunks": .int(chunks),
              "wall_s": .double(wallSeconds), "batched_read_share": .double(batchedReadShare),
+             "widest_window_ms": .double(widestWindowMilliseconds),
              "chunks_per_s": .double(wallSeconds > 0 ? Double(chunks) / wallSeconds : 0)]
         }
     }
@@ -78,7 +81,8 @@ public enum LoadBenchHarness {
         return Report(requests: result.requests.count, failed: result.requests.filter { !$0.succeeded }.count,
                       chunks: result.timelines.reduce(0) { $0 + $1.chunkTimesNs.count },
                       wallSeconds: result.wallSeconds,
-                      batchedReadShare: result.summary.json["client_batched_read_share"]?.doubleValue ?? 0)
+                      batchedReadShare: result.summary.json["client_batched_read_share"]?.doubleValue ?? 0,
+                      widestWindowMilliseconds: result.summary.json["client_read_batching_widest_window_ms"]?.doubleValue ?? 0)
     }
 
     /// Times the per-chunk parsing on the HTTP thread (SSE framing and the chunk scan) over
@@ -134,7 +138,7 @@ public enum LoadBenchHarness {
             case "--read-batching-ms":
                 // 0 reads every chunk on arrival; otherwise the window, at the default threshold.
                 guard let ms = Double(value() ?? ""), ms >= 0 else { options.streams = -1; break }
-                options.readBatching = LoadTestConfig.readBatching(windowMilliseconds: ms)
+                options.readBatching = LoadTestConfig.readBatching(maxWindowMilliseconds: ms)
             case "--params":
                 do { options.samplingParams = try LoadTestConfig.parseSamplingParams(value() ?? "") } catch {
                     FileHandle.standardError.write(Data((error.description + "\n").utf8))

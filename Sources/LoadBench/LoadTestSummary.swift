@@ -108,9 +108,10 @@ public struct LoadTestSummary: Sendable, Equatable {
         // Timing resolution: under heavy inbound load the client reads in batches, and a chunk's
         // receive time can then be late by up to the window (0 = every chunk read on arrival).
         let batching = config.readBatching
-        top["client_read_batching_window_ms"] = .double(batching.isEnabled ? Double(batching.windowNanoseconds) / 1e6 : 0)
+        top["client_read_batching_max_window_ms"] = .double(batching.isEnabled ? Double(batching.maxWindowNanoseconds) / 1e6 : 0)
         top["client_read_batching_threshold_bytes_per_s"] = batching.isEnabled ? .double(batching.thresholdBytesPerSecond) : .null
         top["client_batched_read_share"] = clientReads.map { .double($0.batchedShare) } ?? .null
+        top["client_read_batching_widest_window_ms"] = clientReads.map { .double(Double($0.widestWindowNanoseconds) / 1e6) } ?? .null
 
         // llmperf: summary.update(user_metadata), then LLMPerfResults adds the timestamp.
         for (key, value) in config.metadata { top[key] = .string(value) }

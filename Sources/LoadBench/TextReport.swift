@@ -32,10 +32,10 @@ public enum TextReport {
             lines.append("Error codes: \(frequency)")
         }
         if let share = json["client_batched_read_share"]?.doubleValue, share > 0,
-           let window = json["client_read_batching_window_ms"]?.doubleValue {
+           let window = json["client_read_batching_widest_window_ms"]?.doubleValue {
             lines.append("Timing resolution: \(TextFormat.fixed(share * 100, 1))% of the stream data came faster than "
                 + "\(TextFormat.fixed((json["client_read_batching_threshold_bytes_per_s"]?.doubleValue ?? .nan) / 1e6, 0)) MB/s "
-                + "and was read in batches up to \(TextFormat.fixed(window, 1)) ms apart, so those chunks' times can be "
+                + "and was read in batches up to \(TextFormat.fixed(window, 1)) ms apart to keep the client's CPU low, so those chunks' times can be "
                 + "up to \(TextFormat.fixed(window, 1)) ms late (read_batching_ms: 0 reads every chunk on arrival)")
         }
         return lines

@@ -49,29 +49,46 @@ private final class CountingSink: HTTPStreamSink, @unchecked Sendable {
 
 @Suite("Read batching")
 struct ReadBatchingTests {
-    @Test("batching switches on above the threshold, off below half of it, and holds in between")
-    func hysteresis() {
-        let batching = ReadBatching(window: .milliseconds(8), thresholdBytesPerSecond: 1_000_000)
+    static let ms: Int64 = 1_000_000
+
+    @Test("batching starts at 1 ms above the threshold, stops below half of it, and holds in between")
+    func onAndOff() {
+        let batching = ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1_000_000, busyShare: 0.25)
         #expect(batching.isEnabled)
-        #expect(batching.windowNanoseconds == 8_000_000)
-        #expect(batching.period(bytesPerSecond: 2_000_000, current: 0) == 8_000_000)
-        #expect(batching.period(bytesPerSecond: 700_000, current: 8_000_000) == 8_000_000, "between half and the threshold: stays on")
-        #expect(batching.period(bytesPerSecond: 700_000, current: 0) == 0, "between half and the threshold: stays off")
-        #expect(batching.period(bytesPerSecond: 400_000, current: 8_000_000) == 0)
+        #expect(batching.maxWindowNanoseconds == 50 * Self.ms)
+        #expect(batching.nextWindow(bytesPerSecond: 2_000_000, busy: 0.9, current: 0) == 1 * Self.ms)
+        #expect(batching.nextWindow(bytesPerSecond: 700_000, busy: 0.1, current: 8 * Self.ms) == 8 * Self.ms, "between half and the threshold: stays on")
+        #expect(batching.nextWindow(bytesPerSecond: 700_000, busy: 0.9, current: 0) == 0, "between half and the threshold: stays off")
+        #expect(batching.nextWindow(bytesPerSecond: 400_000, busy: 0.9, current: 8 * Self.ms) == 0)
+    }
+
+    @Test("the window doubles while reading is busy, up to the widest; halves when idle, down to 1 ms")
+    func widening() {
+        let batching = ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1_000_000, busyShare: 0.25)
+        var window = batching.nextWindow(bytesPerSecond: 5e6, busy: 0.5, current: 0)
+        var seen = [window]
+        for _ in 0..<8 {
+            window = batching.nextWindow(bytesPerSecond: 5e6, busy: 0.5, current: window)
+            seen.append(window)
+        }
+        #expect(seen.map { $0 / Self.ms } == [1, 2, 4, 8, 16, 32, 50, 50, 50])
+        #expect(batching.nextWindow(bytesPerSecond: 5e6, busy: 0.2, current: 16 * Self.ms) == 16 * Self.ms, "within the band: kept")
+        #expect(batching.nextWindow(bytesPerSecond: 5e6, busy: 0.05, current: 16 * Self.ms) == 8 * Self.ms)
+        #expect(batching.nextWindow(bytesPerSecond: 5e6, busy: 0.0, current: 1 * Self.ms) == 1 * Self.ms)
     }
 
     @Test("off never batches")
     func off() {
         #expect(!ReadBatching.off.isEnabled)
-        #expect(ReadBatching.off.period(bytesPerSecond: 1e12, current: 0) == 0)
-        #expect(!ReadBatching(window: .zero, thresholdBytesPerSecond: 1).isEnabled)
+        #expect(ReadBatching.off.nextWindow(bytesPerSecond: 1e12, busy: 1, current: 0) == 0)
+        #expect(!ReadBatching(maxWindow: .zero, thresholdBytesPerSecond: 1).isEnabled)
     }
 
     @Test("read statistics subtract and give the batched share")
     func statistics() {
-        let later = HTTPReadStatistics(bytes: 1000, batchedBytes: 600)
+        let later = HTTPReadStatistics(bytes: 1000, batchedBytes: 600, widestWindowNanoseconds: 4 * Self.ms)
         let earlier = HTTPReadStatistics(bytes: 200, batchedBytes: 0)
-        #expect(later - earlier == HTTPReadStatistics(bytes: 800, batchedBytes: 600))
+        #expect(later - earlier == HTTPReadStatistics(bytes: 800, batchedBytes: 600, widestWindowNanoseconds: 4 * Self.ms))
         #expect((later - earlier).batchedShare == 0.75)
         #expect(HTTPReadStatistics().batchedShare == 0)
     }
@@ -85,8 +102,8 @@ struct ReadBatchingStreamTests {
         server = try TestServer.shared()
     }
 
-    /// 60 events 5 ms apart: about 300 ms of stream.
-    var path: String { "/sse?events=60&pause_ms=5" }
+    /// 100 events 5 ms apart: about half a second of stream.
+    var path: String { "/sse?events=100&pause_ms=5" }
 
     @Test("above the threshold, reads are batched: far fewer of them, every byte intact, and counted as batched")
     func batchedStream() async throws {
@@ -95,8 +112,9 @@ struct ReadBatchingStreamTests {
         eagerClient.stream(HTTPRequest(url: server.url(path)), to: eager)
         let eagerResult = await eager.ended()
 
-        // A threshold of 1 byte/s puts any stream above it once the first 10 ms are measured.
-        let client = HTTPClient(readBatching: ReadBatching(window: .milliseconds(50), thresholdBytesPerSecond: 1))
+        // A threshold of 1 byte/s puts any stream above it once the first 10 ms are measured, and
+        // a busy share of 0 widens the window at every reading, to the widest (50 ms) in ~250 ms.
+        let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1, busyShare: 0))
         let batched = CountingSink()
         client.stream(HTTPRequest(url: server.url(path)), to: batched)
         let result = await batched.ended()
@@ -105,23 +123,24 @@ struct ReadBatchingStreamTests {
         #expect(result.end == .completed)
         #expect(result.body == eagerResult.body, "batching must not change the bytes")
         #expect(String(decoding: result.body, as: UTF8.self).hasSuffix("data: [DONE]\n\n"))
-        #expect(eagerResult.reads >= 40, "read on arrival: about one read per event, got \(eagerResult.reads)")
-        #expect(result.reads <= 20, "50 ms batches over ~300 ms: a handful of reads, got \(result.reads)")
+        #expect(eagerResult.reads >= 70, "read on arrival: about one read per event, got \(eagerResult.reads)")
+        #expect(result.reads <= 40, "widening batches over ~500 ms: far fewer reads, got \(result.reads)")
         let statistics = client.readStatistics
         #expect(statistics.bytes == result.body.count)
         #expect(statistics.batchedBytes > 0 && statistics.batchedShare > 0.5, "\(statistics)")
+        #expect(statistics.widestWindowNanoseconds == 50 * ReadBatchingTests.ms, "\(statistics)")
         #expect(eagerClient.readStatistics.batchedBytes == 0)
         #expect(eagerClient.readStatistics.bytes == eagerResult.body.count)
     }
 
     @Test("below the threshold nothing is batched")
     func belowThreshold() async throws {
-        let client = HTTPClient(readBatching: ReadBatching(window: .milliseconds(50), thresholdBytesPerSecond: 1e12))
+        let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1e12, busyShare: 0))
         let sink = CountingSink()
         client.stream(HTTPRequest(url: server.url(path)), to: sink)
         let result = await sink.ended()
         #expect(result.end == .completed)
-        #expect(result.reads >= 40, "got \(result.reads)")
+        #expect(result.reads >= 70, "got \(result.reads)")
         #expect(client.readStatistics == HTTPReadStatistics(bytes: result.body.count, batchedBytes: 0))
     }
 

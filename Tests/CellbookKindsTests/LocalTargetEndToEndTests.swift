@@ -164,8 +164,9 @@ struct LocalTargetEndToEndTests {
         // A real model server streams far below the batching threshold: every chunk was read on arrival.
         let summaryFile = try #require(out["summary_file"]?.stringValue)
         let summary = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: summaryFile))) as? [String: Any])
-        #expect(summary["client_read_batching_window_ms"] as? Double == 8)
+        #expect(summary["client_read_batching_max_window_ms"] as? Double == 50)
         #expect(summary["client_batched_read_share"] as? Double == 0)
+        #expect(summary["client_read_batching_widest_window_ms"] as? Double == 0)
 
         // The tutorial's own code, unchanged, run in the results folder.
         let dir = try #require(out["results_dir"]?.stringValue)

@@ -74,6 +74,12 @@ enum {
 /// Returns CCURL_TURN_* flags.
 int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_period_ns);
 
+/// Starts (1) or stops (0) adding up the time turns spend servicing ready sockets.
+void ccurl_reactor_measure_busy(ccurl_reactor *reactor, int on);
+
+/// Nanoseconds spent servicing ready sockets since measuring started (monotonic clock, wall time).
+long long ccurl_reactor_busy_ns(const ccurl_reactor *reactor);
+
 #ifdef __cplusplus
 }
 #endif

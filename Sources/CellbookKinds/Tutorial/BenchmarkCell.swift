@@ -27,7 +27,7 @@ public struct BenchmarkCell: CellKind {
             .init("metadata", .object, "key/values added to the summary"),
             .init("seed", .int, "seeds prompt lengths and shuffles: the same seed sends the same prompts"),
             .init("request_rate", .number, "requests per second for an open-loop test (Poisson arrivals); empty = closed loop like llmperf"),
-            .init("read_batching_ms", .number, "above 32 MB/s of stream data the client reads in batches this far apart to save CPU (default 8; 0 reads every chunk on arrival)"),
+            .init("read_batching_ms", .number, "above 32 MB/s of stream data the client reads in batches at most this many ms apart, widening only while reading is costly (default 50; 0 reads every chunk on arrival)"),
             .init("results_dir", .string, "where the JSON files go (default: the cell's folder under outputs/, results/)"),
         ],
         outputs: ["results_dir", "summary_file", "individual_responses_file", "report_html", "num_concurrent_requests",
@@ -55,7 +55,7 @@ public struct BenchmarkCell: CellKind {
         if let v = context.int("stddev_output_tokens") { config.stddevOutputTokens = v }
         if let v = context.int("seed") { config.seed = UInt64(max(0, v)) }
         if let rate = context.double("request_rate"), rate > 0 { config.arrivalMode = .openLoop(requestsPerSecond: rate) }
-        if let ms = context.double("read_batching_ms") { config.readBatching = LoadTestConfig.readBatching(windowMilliseconds: ms) }
+        if let ms = context.double("read_batching_ms") { config.readBatching = LoadTestConfig.readBatching(maxWindowMilliseconds: ms) }
         for (k, v) in context.inputs["additional_sampling_params"]?.objectValue ?? [:] {
             config.additionalSamplingParams[k] = JSONValue(v)
         }
