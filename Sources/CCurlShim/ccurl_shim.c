@@ -186,14 +186,19 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_pe
     struct epoll_event events[CCURL_REACTOR_MAX_EVENTS];
     int flags = 0;
     if (min_period_ns > 0 && reactor->ready_at_ns > 0) {
-        long long hold = reactor->ready_at_ns + min_period_ns - ccurl_monotonic_ns();
+        long long now = ccurl_monotonic_ns();
+        long long hold = reactor->ready_at_ns + min_period_ns - now;
+        // libcurl's timer is never postponed: a request just added (armed at 0 ms), a
+        // connect or a timeout is handled on time.
+        if (reactor->deadline_ns >= 0 && reactor->deadline_ns - now < hold) hold = reactor->deadline_ns - now;
         if (hold > 0) {
             // Sleep on the wake-up eventfd alone: data piles up in the socket buffers meanwhile,
             // while a new command (a request to start) ends the hold at once.
             struct pollfd wake = {.fd = reactor->wake_fd, .events = POLLIN};
             struct timespec span = {(time_t)(hold / 1000000000LL), (long)(hold % 1000000000LL)};
             (void)ppoll(&wake, 1, &span, NULL);
-            flags |= CCURL_TURN_HELD;
+            // Counted as held only if it really waited (not when a wake-up was already pending).
+            if (ccurl_monotonic_ns() - now >= 50000) flags |= CCURL_TURN_HELD;
         }
     }
     int wait_ms = max_wait_ms;
@@ -216,9 +221,9 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_pe
         }
         if (!sockets++ && (min_period_ns > 0 || reactor->measure_busy)) reactor->ready_at_ns = ccurl_monotonic_ns();
         uint32_t ready = events[i].events;
-        int flags = ((ready & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ready & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
-                    | ((ready & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-        curl_multi_socket_action(reactor->multi, fd, flags, &running);
+        int what = ((ready & EPOLLIN) ? CURL_CSELECT_IN : 0) | ((ready & EPOLLOUT) ? CURL_CSELECT_OUT : 0)
+                   | ((ready & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(reactor->multi, fd, what, &running);
     }
     if (reactor->deadline_ns >= 0 && ccurl_monotonic_ns() >= reactor->deadline_ns) {
         // Cleared first: the action may set the next timer.
@@ -227,6 +232,7 @@ int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_pe
     }
     if (sockets && reactor->measure_busy) reactor->busy_ns += ccurl_monotonic_ns() - reactor->ready_at_ns;
     if (count <= 0) reactor->ready_at_ns = 0;  // idle: the next data is read on arrival
+    if (!sockets && !(flags & CCURL_TURN_WOKEN)) flags |= CCURL_TURN_IDLE;
     return flags;
 }
 

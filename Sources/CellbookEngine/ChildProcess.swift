@@ -74,8 +74,18 @@ public enum ChildProcess {
                            timeout: Double? = nil,
                            onStdout: @escaping @Sendable (Data) -> Void,
                            onStderr: @escaping @Sendable (Data) -> Void) async throws -> Exit {
+        // Found here, with our PATH, as posix_spawnp would: a missing program is an error that
+        // names it, not a shell's "not found" with exit 127.
+        // (A relative path with a directory to change to is left to the shell, after the cd.)
+        let relativeToDirectory = directory != nil && argv[0].contains("/") && !argv[0].hasPrefix("/")
+        let program = relativeToDirectory ? argv[0] : try executablePath(argv[0])
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw EngineError.io("cannot create pipes: \(String(cString: strerror(errno)))") }
+        guard pipe(&outPipe) == 0 else { throw EngineError.io("cannot create pipes: \(String(cString: strerror(errno)))") }
+        guard pipe(&errPipe) == 0 else {
+            let reason = String(cString: strerror(errno))
+            outPipe.forEach { close($0) }
+            throw EngineError.io("cannot create pipes: \(reason)")
+        }
         // Close-on-exec (the child gets its ends as 1 and 2 through dup2, which clears the flag):
         // a copy kept by anything the command leaves behind would hold the output open.
         for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -87,10 +97,15 @@ public enum ChildProcess {
             throw EngineError.io("cannot create the watchdog socket: \(String(cString: strerror(errno)))")
         }
         let childEnd = fcntl(watch[1], F_DUPFD_CLOEXEC, 10)
+        let dupError = errno
         close(watch[1])
+        guard childEnd >= 0 else {
+            [outPipe[0], outPipe[1], errPipe[0], errPipe[1], watch[0]].forEach { close($0) }
+            throw EngineError.io("cannot set up the watchdog socket: \(String(cString: strerror(dupError)))")
+        }
         let pid: pid_t
         do {
-            pid = try spawn(["/bin/sh", "-c", watchdogScript, "sh"] + argv, environment: environment,
+            pid = try spawn(["/bin/sh", "-c", watchdogScript, "sh", program] + argv.dropFirst(), environment: environment,
                             directory: directory, pipes: (outPipe[1], errPipe[1]), inherit: childEnd)
         } catch {
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1], watch[0], childEnd].forEach { close($0) }
@@ -101,8 +116,10 @@ public enum ChildProcess {
         close(childEnd)
         // Told "done" once the child has been waited for, so the watchdog leaves quietly and
         // whatever the command deliberately left running keeps running.
+        // MSG_NOSIGNAL: the watchdog may be gone already (killed with the group, or the command
+        // never started), and a write to its closed socket must not raise SIGPIPE in cellbook.
         defer {
-            _ = "done\n".withCString { write(watch[0], $0, 5) }
+            _ = "done\n".withCString { send(watch[0], $0, 5, Int32(MSG_NOSIGNAL)) }
             close(watch[0])
         }
         let timedOut = LockedFlag()
@@ -148,13 +165,34 @@ public enum ChildProcess {
     /// Runs the command (`"$@"`) with a watchdog beside it in its process group: a background
     /// subshell blocked reading fd 3, the other end of which only cellbook holds. A line on it
     /// means the run ended and cellbook is fine: the watchdog exits. End of file means cellbook
-    /// is gone without saying so: the watchdog sends SIGTERM to the group, then SIGKILL.
+    /// is gone without saying so: the watchdog sends SIGTERM to the group, then SIGKILL. It is
+    /// started from a subshell that exits at once, so it is nobody's child (a command that waits
+    /// for all its children never waits for it).
     static let watchdogScript = """
-        { trap '' TERM INT HUP; if read -r _ <&3; then exit 0; fi; kill -TERM 0; sleep 3; kill -KILL 0; } \\
-            </dev/null >/dev/null 2>&1 &
+        ( { trap '' TERM INT HUP; if read -r _ <&3; then exit 0; fi; kill -TERM 0; sleep 3; kill -KILL 0; } \\
+            </dev/null >/dev/null 2>&1 & )
         exec 3<&-
         exec "$@"
         """
+
+    /// `name` as posix_spawnp would find it: itself when it has a slash, else the first
+    /// executable file of that name on our PATH.
+    static func executablePath(_ name: String) throws -> String {
+        func executable(_ path: String) -> Bool {
+            var info = stat()
+            return access(path, X_OK) == 0 && stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR
+        }
+        if name.contains("/") {
+            guard executable(name) else { throw EngineError.io("cannot start \(name): \(String(cString: strerror(errno == 0 ? ENOENT : errno)))") }
+            return name
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            if executable(candidate) { return candidate }
+        }
+        throw EngineError.io("cannot start \(name): \(String(cString: strerror(ENOENT)))")
+    }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc
     /// module does not show; nil where the C library lacks it (then only close-on-exec applies).

@@ -41,6 +41,10 @@ final class CurlEventLoop: @unchecked Sendable {
     private let batching: ReadBatching
     /// Body bytes the transfers received during the current turn (they add to it). Loop thread only.
     var turnBytes = 0
+    /// Transfers in the loop that have not received a body byte yet. While there are any, reads
+    /// are not batched: connecting, sending and the first bytes of an answer (its time to first
+    /// token) are handled on arrival. Loop thread only.
+    private var awaitingBody = 0
     /// The meter: bytes and the reactor's busy time since `meterStartNs`. Loop thread only.
     private var meterBytes = 0
     private var meterStartNs: UInt64 = 0
@@ -156,9 +160,10 @@ final class CurlEventLoop: @unchecked Sendable {
                 batch.removeAll(keepingCapacity: true)
                 if stop { break }
             }
-            let flags = ccurl_reactor_turn(reactor, Self.idleWaitMilliseconds, periodNs)
+            let flags = ccurl_reactor_turn(reactor, Self.idleWaitMilliseconds, awaitingBody > 0 ? 0 : periodNs)
             woken = flags & Int32(CCURL_TURN_WOKEN) != 0
             if turnBytes > 0 { account(held: flags & Int32(CCURL_TURN_HELD) != 0) }
+            if flags & Int32(CCURL_TURN_IDLE) != 0 { restartMeter() }
             collectFinished()
         }
 
@@ -202,6 +207,21 @@ final class CurlEventLoop: @unchecked Sendable {
         meterBusyStartNs = busyNow
     }
 
+    /// The transfer has its first body byte, or ended without one.
+    func firstBody(of transfer: CurlTransfer) {
+        guard transfer.awaitingBody else { return }
+        transfer.awaitingBody = false
+        awaitingBody -= 1
+    }
+
+    /// After a quiet turn: back to reading on arrival, and a fresh measurement when data comes.
+    private func restartMeter() {
+        periodNs = 0
+        meterBytes = 0
+        meterStartNs = 0
+        meterBusyStartNs = ccurl_reactor_busy_ns(reactor)
+    }
+
     private func apply(_ command: Command) {
         switch command {
         case .add(let transfer):
@@ -217,8 +237,11 @@ final class CurlEventLoop: @unchecked Sendable {
             }
             active[transfer.easy] = transfer
             transfer.loop = self
+            transfer.awaitingBody = true
+            awaitingBody += 1
         case .cancel(let transfer):
             guard active.removeValue(forKey: transfer.easy) != nil else { return }
+            firstBody(of: transfer)
             curl_multi_remove_handle(multi, transfer.easy)
             transfer.finish(.cancelled)
         }
@@ -229,6 +252,7 @@ final class CurlEventLoop: @unchecked Sendable {
         var result = CURLE_OK
         while ccurl_multi_next_done(multi, &easy, &result) == 1 {
             guard let done = easy, let transfer = active.removeValue(forKey: done) else { continue }
+            firstBody(of: transfer)
             curl_multi_remove_handle(multi, done)
             transfer.complete(result)
         }

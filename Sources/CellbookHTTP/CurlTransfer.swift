@@ -49,6 +49,8 @@ final class CurlTransfer: @unchecked Sendable {
     /// The loop running the transfer, set when it is added there (loop thread only); the loop
     /// holds the transfer while it runs, so it outlives every callback.
     unowned(unsafe) var loop: CurlEventLoop?
+    /// Counted in the loop's transfers awaiting their first body byte. Loop thread only.
+    var awaitingBody = false
 
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private let errorBuffer: UnsafeMutablePointer<CChar>
@@ -220,7 +222,10 @@ final class CurlTransfer: @unchecked Sendable {
     private func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Int {
         // Stamp first: this is the moment the bytes reached us.
         let receivedAt = MonotonicClock.nanoseconds()
-        loop?.turnBytes &+= bytes.count
+        if let loop {
+            loop.turnBytes &+= bytes.count
+            if awaitingBody { loop.firstBody(of: self) }
+        }
         if !headDelivered { deliverHead() }
         // The sink turned the head down: returning short makes libcurl abort the transfer.
         if consumerGone { return 0 }

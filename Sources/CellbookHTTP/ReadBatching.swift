@@ -13,7 +13,9 @@
 ///   takes less than a quarter of that;
 /// - below half the threshold, reads go back to on arrival.
 ///
-/// While batching, a chunk's receive stamp can be late by up to the window in force.
+/// The wait never postpones libcurl's timers, and there is none while any transfer still awaits
+/// its first body byte: connecting, sending and the first bytes of each answer are handled on
+/// arrival. After that, while batching, a chunk's receive stamp can be late by up to the window.
 /// `HTTPClient.readStatistics` says how many bytes were read that way and the widest window used.
 public struct ReadBatching: Sendable, Equatable {
     /// The widest window batching may use.

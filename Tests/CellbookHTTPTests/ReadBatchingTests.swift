@@ -161,4 +161,31 @@ struct ReadBatchingStreamTests {
         #expect(sound && decoder.isComplete)
         #expect(body == plain.body)
     }
+
+    @Test("while a stream is read in wide batches, a new request is sent and answered on arrival")
+    func newRequestNotHeld() async throws {
+        let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(200), thresholdBytesPerSecond: 1, busyShare: 0))
+        let sink = CountingSink()
+        let handle = client.stream(HTTPRequest(url: server.url("/endless?id=batching-new-request&interval_ms=1")), to: sink)
+        defer { handle.cancel() }
+        var widened = false
+        for _ in 0..<60 where !widened {
+            try await Task.sleep(for: .milliseconds(50))
+            widened = client.readStatistics.widestWindowNanoseconds == 200 * ReadBatchingTests.ms
+        }
+        try #require(widened, "the window never widened to 200 ms: \(client.readStatistics)")
+        let start = MonotonicClock.nanoseconds()
+        let response = try await client.send(HTTPRequest(url: server.url("/status/200")))
+        let elapsedMs = Double(MonotonicClock.nanoseconds() - start) / 1e6
+        #expect(response.status == 200)
+        #expect(elapsedMs < 100, "a new connection, request and answer took \(elapsedMs) ms under 200 ms batching")
+
+        // An answer that takes 300 ms to come is read when it comes, not at the next batch:
+        // its first byte is what a time to first token measures.
+        let slowStart = MonotonicClock.nanoseconds()
+        let slow = try await client.send(HTTPRequest(url: server.url("/slow?seconds=0.3")))
+        let slowMs = Double(MonotonicClock.nanoseconds() - slowStart) / 1e6
+        #expect(slow.bodyText == "slow answer")
+        #expect(slowMs < 325, "an answer sent after 300 ms was read after \(slowMs) ms under 200 ms batching")
+    }
 }

@@ -159,6 +159,7 @@ static size_t start_request(Conn *c) {
     char length[32];
     copy_header(c->in, "\ncontent-length:", length, sizeof length);
     size_t bodylen = (size_t)strtoul(length, NULL, 10);
+    if (bodylen > INCAP) bodylen = INCAP;  // never completes: the connection is closed when its buffer fills
     if (c->inlen < headlen + bodylen) return 0;
     char saved = c->in[headlen + bodylen];
     c->in[headlen + bodylen] = 0;
@@ -258,8 +259,11 @@ int main(int argc, char **argv) {
     epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &lev);
     struct epoll_event events[256];
     for (;;) {
-        // Busy streams: poll without sleeping; otherwise sleep until a socket wakes us.
-        int ready = epoll_wait(epfd, events, 256, active_head ? 0 : -1);
+        // A stream that can take a write: poll without sleeping; otherwise (none open, or every
+        // one waiting for its socket to drain) sleep until a socket wakes us.
+        int writable = 0;
+        for (Conn *c = active_head; c && !writable; c = c->next_active) writable = !c->blocked;
+        int ready = epoll_wait(epfd, events, 256, writable ? 0 : -1);
         for (int i = 0; i < ready; i++) {
             Conn *c = events[i].data.ptr;
             if (!c) {
@@ -267,6 +271,7 @@ int main(int argc, char **argv) {
                 while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
                     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     Conn *nc = calloc(1, sizeof *nc);
+                    if (!nc) { close(fd); continue; }
                     nc->fd = fd;
                     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = nc};
                     epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);

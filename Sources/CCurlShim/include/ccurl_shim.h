@@ -62,6 +62,8 @@ enum {
     CCURL_TURN_WOKEN = 1,
     /// The turn first held off reading to batch (see `min_period_ns`).
     CCURL_TURN_HELD = 2,
+    /// No socket was ready and nobody woke the loop: a timer or the wait ran out.
+    CCURL_TURN_IDLE = 4,
 };
 
 /// One turn of the loop, on the loop thread only: waits until a socket is ready, libcurl's
@@ -70,7 +72,8 @@ enum {
 ///
 /// `min_period_ns` > 0 batches reads: the turn starts reading no sooner than that long after the
 /// previous turn's sockets became ready, so each read collects what arrived meanwhile. A wake-up
-/// cuts the hold short (new requests are not delayed). 0 reads as soon as a socket is ready.
+/// cuts the hold short and libcurl's timer caps it, so commands and new requests are not
+/// delayed (their responses are read in the batches). 0 reads as soon as a socket is ready.
 /// Returns CCURL_TURN_* flags.
 int ccurl_reactor_turn(ccurl_reactor *reactor, int max_wait_ms, long long min_period_ns);
 
