@@ -52,6 +52,11 @@ final class CurlEventLoop: @unchecked Sendable {
     /// The batching window now in force (0: read on arrival). Loop thread only.
     private var periodNs: Int64 = 0
     private var statistics = HTTPReadStatistics()  // guarded by lock
+    /// Counted since the last publication to `statistics` (once a metering interval and before
+    /// any transfer finishes, so a finished transfer's bytes are always in). Loop thread only.
+    private var unpublished = HTTPReadStatistics()
+    /// Whether the reactor is timing its socket work (only near or above the threshold).
+    private var measuringBusy = false
 
     /// The shortest metering interval; it is at least four windows, so each reading spans
     /// several turns.
@@ -70,7 +75,6 @@ final class CurlEventLoop: @unchecked Sendable {
             startFailure = "could not set up the event loop's epoll and eventfd (errno \(errno))"
             return
         }
-        if batching.isEnabled { ccurl_reactor_measure_busy(reactor, 1) }
         let error = startThread()
         if error != 0 {
             startFailure = "could not start the event-loop thread (pthread_create error \(error))"
@@ -186,25 +190,42 @@ final class CurlEventLoop: @unchecked Sendable {
     private func account(held: Bool) {
         let bytes = turnBytes
         turnBytes = 0
-        lock.withLock {
-            statistics.bytes += bytes
-            if held { statistics.batchedBytes += bytes }
-        }
+        unpublished.bytes += bytes
+        if held { unpublished.batchedBytes += bytes }
         guard batching.isEnabled else { return }
         let now = MonotonicClock.nanoseconds()
         if meterStartNs == 0 { meterStartNs = now }
         meterBytes += bytes
         let elapsed = now &- meterStartNs
         guard elapsed >= max(Self.meterIntervalNs, 4 * UInt64(periodNs)) else { return }
+        let rate = Double(meterBytes) * 1e9 / Double(elapsed)
         let busyNow = ccurl_reactor_busy_ns(reactor)
-        periodNs = batching.nextWindow(bytesPerSecond: Double(meterBytes) * 1e9 / Double(elapsed),
-                                       busy: Double(busyNow - meterBusyStartNs) / Double(elapsed), current: periodNs)
-        if periodNs > 0 {
-            lock.withLock { statistics.widestWindowNanoseconds = max(statistics.widestWindowNanoseconds, periodNs) }
+        // Busy time is only measured near the threshold (two clock reads a turn are not free at
+        // paced rates); the first interval after it starts counts as idle.
+        let busy = measuringBusy ? Double(busyNow - meterBusyStartNs) / Double(elapsed) : 0
+        periodNs = batching.nextWindow(bytesPerSecond: rate, busy: busy, current: periodNs)
+        let measure = rate >= batching.thresholdBytesPerSecond / 2
+        if measure != measuringBusy {
+            measuringBusy = measure
+            ccurl_reactor_measure_busy(reactor, measure ? 1 : 0)
         }
+        unpublished.widestWindowNanoseconds = max(unpublished.widestWindowNanoseconds, periodNs)
+        publishStatistics()
         meterBytes = 0
         meterStartNs = now
         meterBusyStartNs = busyNow
+    }
+
+    /// Adds what was counted since the last call to what `readStatistics` reports.
+    private func publishStatistics() {
+        guard unpublished != HTTPReadStatistics() else { return }
+        let counted = unpublished
+        unpublished = HTTPReadStatistics()
+        lock.withLock {
+            statistics.bytes += counted.bytes
+            statistics.batchedBytes += counted.batchedBytes
+            statistics.widestWindowNanoseconds = max(statistics.widestWindowNanoseconds, counted.widestWindowNanoseconds)
+        }
     }
 
     /// The transfer has its first body byte, or ended without one.
@@ -242,6 +263,7 @@ final class CurlEventLoop: @unchecked Sendable {
         case .cancel(let transfer):
             guard active.removeValue(forKey: transfer.easy) != nil else { return }
             firstBody(of: transfer)
+            publishStatistics()
             curl_multi_remove_handle(multi, transfer.easy)
             transfer.finish(.cancelled)
         }
@@ -253,6 +275,7 @@ final class CurlEventLoop: @unchecked Sendable {
         while ccurl_multi_next_done(multi, &easy, &result) == 1 {
             guard let done = easy, let transfer = active.removeValue(forKey: done) else { continue }
             firstBody(of: transfer)
+            publishStatistics()
             curl_multi_remove_handle(multi, done)
             transfer.complete(result)
         }
