@@ -4,7 +4,8 @@ public struct Redactor: Sendable {
 
     public init(secrets: [String: String]) {
         // Longest first, so a secret containing another is replaced whole.
-        pairs = secrets.filter { $0.value.count >= 4 }
+        // Shorter values are refused by validation before a run; masking them would garble output.
+        pairs = secrets.filter { $0.value.count >= RunConfiguration.minimumSecretLength }
             .map { (value: $0.value, name: $0.key) }
             .sorted { $0.value.count > $1.value.count }
     }

@@ -6,6 +6,9 @@ public struct RunConfiguration: Sendable {
     public var params: [String: Value]
     /// Secret values by secret name. Never written anywhere.
     public var secretValues: [String: String]
+
+    /// Secrets are masked by value; shorter ones are refused before a run (they could not be masked).
+    public static let minimumSecretLength = 4
 }
 
 /// Checks a parsed playbook against the registered kinds and the run's choices, and reports
@@ -86,7 +89,15 @@ public struct PlaybookValidation {
         // Secrets that apply to this target and are set.
         var secretValues: [String: String] = [:]
         for s in pb.secrets where s.applies(to: target.name) {
-            if let v = environment[s.env], !v.isEmpty { secretValues[s.name] = v }
+            guard let v = environment[s.env], !v.isEmpty else { continue }
+            secretValues[s.name] = v
+            // Secrets are masked in output by their value; a value this short cannot be masked
+            // without garbling everything else, so it would show. Refuse it rather than leak it.
+            if requireSecrets && v.count < RunConfiguration.minimumSecretLength {
+                problems.append(Diagnostic(s.location, "secret '\(s.name)' (environment variable \(s.env)) is \(v.count) "
+                    + "character\(v.count == 1 ? "" : "s") long, too short to be masked in logs and outputs",
+                    hint: "set \(s.env) to the real credential (at least \(RunConfiguration.minimumSecretLength) characters)"))
+            }
         }
 
         // Cells.

@@ -291,6 +291,21 @@ extension BadInput {
             """, target: "cloud",
             message: "secret 'API_TOKEN' is needed by cell 'a' but environment variable DEMO_API_TOKEN is not set",
             line: 15, column: 16, hint: "export DEMO_API_TOKEN="),
+        BadInput(name: "secret too short to mask", yaml: """
+            name: demo
+            secrets:
+              API_TOKEN:
+                env: DEMO_API_TOKEN
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: echo hi
+                  env:
+                    TOKEN: "{{ secrets.API_TOKEN }}"
+            """, environment: ["DEMO_API_TOKEN": "abc"],
+            message: "secret 'API_TOKEN' (environment variable DEMO_API_TOKEN) is 3 characters long, too short to be masked in logs and outputs",
+            line: 3, column: 3, hint: "set DEMO_API_TOKEN to the real credential (at least 4 characters)"),
         BadInput(name: "secret naming an unknown target", yaml: """
             name: demo
             secrets:
