@@ -119,6 +119,19 @@ def accuracy_errors(server_log, timeline_file):
     }
 
 
+def load_figures(report, cpu, rss):
+    """Throughput and cost of one client run, from its report and its rusage."""
+    tokens = report["chunks"]
+    return {
+        "tokens": tokens, "wall_s": report["wall_s"], "tokens_per_s": tokens / report["wall_s"],
+        "cpu_s": cpu, "cpu_utilisation": cpu / report["wall_s"],
+        "cpu_s_per_million_tokens": cpu / tokens * 1e6,
+        "tokens_per_cpu_s": tokens / cpu, "peak_rss_mib": rss,
+        "batched_read_share": report.get("batched_read_share", float("nan")),
+        "widest_window_ms": report.get("widest_window_ms", float("nan")),
+    }
+
+
 def client_argv(kind, driver, venv_python, url, streams, requests, max_tokens, timeline, params):
     if kind == "cellbook":
         argv = [driver]
@@ -182,15 +195,7 @@ def main():
                                                           args.ovh_requests, args.ovh_tokens, None, {}))
             finally:
                 server.stop()
-            tokens = report["chunks"]
-            runs.append({
-                "tokens": tokens, "wall_s": report["wall_s"], "tokens_per_s": tokens / report["wall_s"],
-                "cpu_s": cpu, "cpu_utilisation": cpu / report["wall_s"],
-                "cpu_s_per_million_tokens": cpu / tokens * 1e6,
-                "tokens_per_cpu_s": tokens / cpu, "peak_rss_mib": rss,
-                "batched_read_share": report.get("batched_read_share", float("nan")),
-                "widest_window_ms": report.get("widest_window_ms", float("nan")),
-            })
+            runs.append(load_figures(report, cpu, rss))
         runs.sort(key=lambda r: r["cpu_s_per_million_tokens"])
         median = dict(runs[len(runs) // 2])
         median["cpu_s_per_million_tokens_runs"] = [r["cpu_s_per_million_tokens"] for r in runs]
@@ -205,12 +210,7 @@ def main():
                                                       args.paced_requests, args.paced_tokens, None, {}))
         finally:
             server.stop()
-        tokens = report["chunks"]
-        results["paced_" + kind] = {
-            "tokens": tokens, "wall_s": report["wall_s"], "tokens_per_s": tokens / report["wall_s"],
-            "cpu_s": cpu, "cpu_utilisation": cpu / report["wall_s"],
-            "cpu_s_per_million_tokens": cpu / tokens * 1e6, "peak_rss_mib": rss,
-        }
+        results["paced_" + kind] = load_figures(report, cpu, rss)
 
     a, b = results["accuracy_cellbook"], results["accuracy_python"]
     o, e, q = results["overhead_cellbook"], results["overhead_cellbook_eager"], results["overhead_python"]
