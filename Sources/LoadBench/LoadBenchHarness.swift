@@ -136,8 +136,11 @@ public enum LoadBenchHarness {
                 print("parse cost: \(parseCost()) ns per chunk (SSE framing and chunk scan, 8 events per read)")
                 return 0
             case "--read-batching-ms":
-                // 0 reads every chunk on arrival; otherwise the window, at the default threshold.
-                guard let ms = Double(value() ?? ""), ms >= 0 else { options.streams = -1; break }
+                // 0 reads every chunk on arrival; otherwise the widest window, at the default threshold.
+                guard let ms = Double(value() ?? ""), ms >= 0 else {
+                    FileHandle.standardError.write(Data("--read-batching-ms needs a number of milliseconds, 0 or more\n".utf8))
+                    return 2
+                }
                 options.readBatching = LoadTestConfig.readBatching(maxWindowMilliseconds: ms)
             case "--params":
                 do { options.samplingParams = try LoadTestConfig.parseSamplingParams(value() ?? "") } catch {
