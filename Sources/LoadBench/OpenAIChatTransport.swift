@@ -133,7 +133,6 @@ extension OpenAIChatTransport {
 /// (HTTPStreamSink's contract), so the parsing state needs no lock; only the hand-over of the
 /// transcript to the waiting task, which may come before or after `finish`, takes one.
 final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
-    private static let errorBodyLimit = 16 * 1024
     /// Progress counts are flushed every 50 ms of stream time rather than per chunk.
     private static let progressIntervalNs: UInt64 = 50_000_000
 
@@ -210,8 +209,8 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
     /// up to its limit (the rest is not worth reading).
     private func receiveData(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws(CompletionStreamError) -> Bool {
         if errorStatus != nil {
-            errorBody.append(contentsOf: bytes.prefix(Self.errorBodyLimit - errorBody.count))
-            return errorBody.count < Self.errorBodyLimit
+            errorBody.append(contentsOf: bytes.prefix(errorBodyLimit - errorBody.count))
+            return errorBody.count < errorBodyLimit
         }
         try events.feed(bytes) { (payload) throws(CompletionStreamError) in
             try interpret(payload, receivedAt: receivedAt)
@@ -238,7 +237,7 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
                     transcript.failure = error
                 }
             case .failed(let error):
-                transcript.failure = mapped(error)
+                transcript.failure = CompletionStreamError(error, afterHead: sawHead)
             case .cancelled:
                 transcript.cancelled = true
             }
@@ -291,13 +290,20 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
         if let prompt = raw.promptTokens { transcript.promptTokens = prompt }
         if let completion = raw.completionTokens { transcript.completionTokens = completion }
     }
+}
 
-    private func mapped(_ error: HTTPError) -> CompletionStreamError {
+/// How much of an error response's body is kept as the error's text.
+private let errorBodyLimit = 16 * 1024
+
+extension CompletionStreamError {
+    /// A transfer failure seen by either chat path: cut after the response head began means the
+    /// stream was disconnected; before it, the server could not be reached.
+    init(_ error: HTTPError, afterHead: Bool) {
         switch error {
-        case .transferFailed(_, let code, let detail) where sawHead:
-            return .disconnected(detail: "\(detail) (libcurl error \(code))")
+        case .transferFailed(_, let code, let detail) where afterHead:
+            self = .disconnected(detail: "\(detail) (libcurl error \(code))")
         case .connectionRefused, .couldNotResolveHost, .timedOut, .transferFailed, .invalidRequest, .clientUnavailable:
-            return .connection(detail: error.description)
+            self = .connection(detail: error.description)
         }
     }
 }
@@ -524,7 +530,6 @@ public struct ChatStreamInterpreter: Sendable {
 /// Pulls HTTP events and turns them into completion events. `AsyncThrowingStream(unfolding:)`
 /// calls `next()` from one task at a time, so the state needs no lock.
 final class SSEChatStreamReader: @unchecked Sendable {
-    private static let errorBodyLimit = 16 * 1024
 
     private var events: AsyncThrowingStream<HTTPStreamEvent, Error>.AsyncIterator
     private let url: String
@@ -554,7 +559,7 @@ final class SSEChatStreamReader: @unchecked Sendable {
                 event = try await events.next()
             } catch let error as HTTPError {
                 ended = true
-                throw mapped(error)
+                throw CompletionStreamError(error, afterHead: sawHead)
             }
             guard let event else {
                 ended = true
@@ -581,21 +586,12 @@ final class SSEChatStreamReader: @unchecked Sendable {
         }
     }
 
-    private func mapped(_ error: HTTPError) -> CompletionStreamError {
-        switch error {
-        case .transferFailed(_, let code, let detail) where sawHead:
-            return .disconnected(detail: "\(detail) (libcurl error \(code))")
-        case .connectionRefused, .couldNotResolveHost, .timedOut, .transferFailed, .invalidRequest, .clientUnavailable:
-            return .connection(detail: error.description)
-        }
-    }
-
     private func remainingBody() async -> String {
         var body: [UInt8] = []
-        while body.count < Self.errorBodyLimit, let event = try? await events.next() {
+        while body.count < errorBodyLimit, let event = try? await events.next() {
             if case .body(let bytes, _) = event { body += bytes }
         }
-        return String(decoding: body.prefix(Self.errorBodyLimit), as: UTF8.self).trimmingWhitespace
+        return String(decoding: body.prefix(errorBodyLimit), as: UTF8.self).trimmingWhitespace
     }
 }
 

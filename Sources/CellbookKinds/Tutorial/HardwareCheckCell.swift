@@ -75,7 +75,7 @@ public struct HardwareCheckCell: CellKind {
         var localProblem: String?
         if (context.setting("runtime")?.stringValue ?? "local") == "local",
             let path = context.string("local_model_path"), !path.isEmpty {
-            let machine = LocalMachineProbe.probe(nvidiaSMI: Self.which("nvidia-smi"))
+            let machine = LocalMachineProbe.probe()  // finds nvidia-smi on PATH itself
             let shape = context.inputs["local_model_shape"]?.objectValue ?? [:]
             let fit = try machine.fit(
                 ggufAt: URL(fileURLWithPath: path),
@@ -101,13 +101,5 @@ public struct HardwareCheckCell: CellKind {
                               detail: "\(nearest)\nSet `warn_only: true` on this cell to continue anyway.")
         }
         return out
-    }
-
-    static func which(_ name: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let p = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        return nil
     }
 }
