@@ -251,12 +251,8 @@ final class CurlTransfer: @unchecked Sendable {
             }
         case .collect:
             collected.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))
-        case .callback(let consumer):
-            if !consumer.receiveBody(bytes, receivedAt: receivedAt) {
-                consumerGone = true
-                return 0
-            }
-        case nil:
+        case .callback, nil:
+            // A `.callback` sink is served above, through `callback`.
             return 0
         }
         return bytes.count
