@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// Records what a sink is told, checks the order of calls and the thread they come on, and
-/// lets a test await the end.
-private final class RecordingSink: HTTPStreamSink, @unchecked Sendable {
+/// lets a test await the end. `raw` asks for the body with its transfer coding left in.
+final class RecordingSink: HTTPStreamSink, @unchecked Sendable {
     struct Record: Sendable {
         var status: Int?
         var headers: [String: String] = [:]
@@ -23,12 +23,14 @@ private final class RecordingSink: HTTPStreamSink, @unchecked Sendable {
     private var waiter: CheckedContinuation<Record, Never>?
     private let acceptHead: Bool
     private let stopAfterChunks: Int?
+    let wantsRawTransferCoding: Bool
     /// Called on each chunk (on the loop thread), after it is recorded.
     var onChunk: (@Sendable (Int) -> Void)?
 
-    init(acceptHead: Bool = true, stopAfterChunks: Int? = nil) {
+    init(acceptHead: Bool = true, stopAfterChunks: Int? = nil, raw: Bool = false) {
         self.acceptHead = acceptHead
         self.stopAfterChunks = stopAfterChunks
+        wantsRawTransferCoding = raw
     }
 
     private static var thread: UInt { UInt(bitPattern: Int(pthread_self())) }

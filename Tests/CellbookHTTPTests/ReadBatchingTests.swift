@@ -2,48 +2,20 @@
 import Foundation
 import Testing
 
-/// Collects a streamed response and counts the reads it arrived in: libcurl hands over each
-/// HTTP chunk separately, so chunks stamped within 2 ms of the one before count as one read.
-private final class CountingSink: HTTPStreamSink, @unchecked Sendable {
-    let wantsRawTransferCoding: Bool
-    private let lock = NSLock()
-    private var body: [UInt8] = []
-    private var reads = 0
-    private var lastStamp: UInt64 = 0
-    private var waiter: CheckedContinuation<(body: [UInt8], reads: Int, end: HTTPStreamEnd), Never>?
-    private var result: (body: [UInt8], reads: Int, end: HTTPStreamEnd)?
+extension RecordingSink.Record {
+    /// The body, every chunk joined.
+    var body: [UInt8] { chunks.flatMap(\.bytes) }
 
-    init(raw: Bool = false) { wantsRawTransferCoding = raw }
-
-    func receiveHead(status: Int, headers: [String: String]) -> Bool { true }
-
-    func receiveBody(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) -> Bool {
-        lock.withLock {
-            body.append(contentsOf: bytes.bindMemory(to: UInt8.self))
-            if receivedAt &- lastStamp > 2_000_000 { reads += 1 }
-            lastStamp = receivedAt
+    /// The reads the body arrived in: libcurl hands over each HTTP chunk separately, so chunks
+    /// stamped within 2 ms of the one before count as one read.
+    var reads: Int {
+        var reads = 0
+        var last: UInt64 = 0
+        for chunk in chunks {
+            if chunk.receivedAt &- last > 2_000_000 { reads += 1 }
+            last = chunk.receivedAt
         }
-        return true
-    }
-
-    func finish(_ end: HTTPStreamEnd) {
-        let waiting = lock.withLock { () -> CheckedContinuation<(body: [UInt8], reads: Int, end: HTTPStreamEnd), Never>? in
-            result = (body, reads, end)
-            defer { waiter = nil }
-            return waiter
-        }
-        if let waiting, let result { waiting.resume(returning: result) }
-    }
-
-    func ended() async -> (body: [UInt8], reads: Int, end: HTTPStreamEnd) {
-        await withCheckedContinuation { continuation in
-            let done = lock.withLock { () -> (body: [UInt8], reads: Int, end: HTTPStreamEnd)? in
-                if let result { return result }
-                waiter = continuation
-                return nil
-            }
-            if let done { continuation.resume(returning: done) }
-        }
+        return reads
     }
 }
 
@@ -108,14 +80,14 @@ struct ReadBatchingStreamTests {
     @Test("above the threshold, reads are batched: far fewer of them, every byte intact, and counted as batched")
     func batchedStream() async throws {
         let eagerClient = HTTPClient()
-        let eager = CountingSink()
+        let eager = RecordingSink()
         eagerClient.stream(HTTPRequest(url: server.url(path)), to: eager)
         let eagerResult = await eager.ended()
 
         // A threshold of 1 byte/s puts any stream above it once the first 10 ms are measured, and
         // a busy share of 0 widens the window at every reading, to the widest (50 ms) in ~250 ms.
         let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1, busyShare: 0))
-        let batched = CountingSink()
+        let batched = RecordingSink()
         client.stream(HTTPRequest(url: server.url(path)), to: batched)
         let result = await batched.ended()
 
@@ -136,7 +108,7 @@ struct ReadBatchingStreamTests {
     @Test("below the threshold nothing is batched")
     func belowThreshold() async throws {
         let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(50), thresholdBytesPerSecond: 1e12, busyShare: 0))
-        let sink = CountingSink()
+        let sink = RecordingSink()
         client.stream(HTTPRequest(url: server.url(path)), to: sink)
         let result = await sink.ended()
         #expect(result.end == .completed)
@@ -147,10 +119,10 @@ struct ReadBatchingStreamTests {
     @Test("a sink that asks for the raw body gets the chunked framing, which decodes to the same body")
     func rawTransferCoding() async throws {
         let client = HTTPClient()
-        let decoded = CountingSink()
+        let decoded = RecordingSink()
         client.stream(HTTPRequest(url: server.url("/sse?events=5&pause_ms=1")), to: decoded)
         let plain = await decoded.ended()
-        let raw = CountingSink(raw: true)
+        let raw = RecordingSink(raw: true)
         client.stream(HTTPRequest(url: server.url("/sse?events=5&pause_ms=1")), to: raw)
         let wire = await raw.ended()
         #expect(plain.end == .completed && wire.end == .completed)
@@ -165,7 +137,7 @@ struct ReadBatchingStreamTests {
     @Test("while a stream is read in wide batches, a new request is sent and answered on arrival")
     func newRequestNotHeld() async throws {
         let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(200), thresholdBytesPerSecond: 1, busyShare: 0))
-        let sink = CountingSink()
+        let sink = RecordingSink()
         let handle = client.stream(HTTPRequest(url: server.url("/endless?id=batching-new-request&interval_ms=1")), to: sink)
         defer { handle.cancel() }
         var widened = false
