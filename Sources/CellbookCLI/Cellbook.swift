@@ -1,3 +1,4 @@
+import SystemKit
 import ArgumentParser
 import CellbookEngine
 import Foundation
@@ -44,6 +45,10 @@ public struct Cellbook: AsyncParsableCommand {
         } catch let e as EngineError {
             FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
             Foundation.exit(e.exitCode)
+        } catch let e as SystemError {
+            FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
+            if case .locked = e { Foundation.exit(2) }
+            Foundation.exit(1)
         } catch {
             let code = exitCode(for: error).rawValue
             let message = fullMessage(for: error)

@@ -1,3 +1,4 @@
+import SystemKit
 import ArgumentParser
 import CellbookEngine
 import Foundation

@@ -3,7 +3,6 @@ import PlaybookModel
 /// Errors the engine reports; each message says what happened and what to do.
 public enum EngineError: Error, Sendable, CustomStringConvertible {
     case io(String)
-    case locked(path: String, holder: String)
     case usage(String)
     case unresolved(cell: String, reference: String, reason: String)
     case corruptState(path: String, reason: String)
@@ -11,9 +10,6 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .io(let m): return m
-        case .locked(let path, let holder):
-            return "another cellbook run holds the state in \(path): \(holder)\n"
-                + "    hint: wait for it to finish, or stop that process; a killed run releases the lock by itself"
         case .usage(let m): return m
         case .unresolved(let cell, let reference, let reason):
             return "cell '\(cell)' cannot resolve {{ \(reference) }}: \(reason)"
@@ -26,7 +22,7 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
     /// 2 for usage/input problems (nothing ran); 1 otherwise.
     public var exitCode: Int32 {
         switch self {
-        case .usage, .locked, .unresolved, .corruptState: 2
+        case .usage, .unresolved, .corruptState: 2
         case .io: 1
         }
     }

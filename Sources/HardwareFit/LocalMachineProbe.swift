@@ -1,4 +1,5 @@
 import Foundation
+import SystemKit
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -80,7 +81,7 @@ public enum LocalMachineProbe {
     }
 
     static func probeGPUs(nvidiaSMI: String?) -> ([LocalGPU], String) {
-        guard let path = nvidiaSMI ?? findExecutable("nvidia-smi") else {
+        guard let path = nvidiaSMI ?? ExecutableSearch.find("nvidia-smi") else {
             return ([], "nvidia-smi not found: no NVIDIA GPUs visible (normal on a CPU-only machine)")
         }
         guard FileManager.default.isExecutableFile(atPath: path) else {
@@ -112,14 +113,6 @@ public enum LocalMachineProbe {
         return (gpus, "nvidia-smi at \(path): \(gpus.count) GPU\(gpus.count == 1 ? "" : "s")")
     }
 
-    static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
 }
 
 // MARK: - Will a local GGUF model run here?

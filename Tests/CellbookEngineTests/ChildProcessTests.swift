@@ -1,4 +1,5 @@
 @testable import CellbookEngine
+import SystemKit
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 @testable import CellbookEngine
+import SystemKit
 import Foundation
 import PlaybookModel
 import Testing
@@ -69,7 +70,7 @@ struct InterruptionTests {
         #expect {
             try b.acquire(description: "second")
         } throws: { error in
-            guard case EngineError.locked(_, let holder) = error else { return false }
+            guard case SystemError.locked(_, let holder) = error else { return false }
             return holder.contains("pid \(getpid())") && holder.contains("test holder")
         }
         a.release()

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HardwareFit
+import SystemKit
 
 @Suite struct LocalMachineProbeTests {
     @Test func probeReturnsSaneNumbersHere() {
@@ -16,7 +17,7 @@ import Testing
         let physical = Double(ProcessInfo.processInfo.physicalMemory) / 1e9
         #expect(abs(machine.memoryTotalGB - physical) / physical < 0.05)
         #endif
-        if LocalMachineProbe.findExecutable("nvidia-smi") == nil {
+        if ExecutableSearch.find("nvidia-smi") == nil {
             #expect(machine.gpus.isEmpty)
             #expect(machine.gpuProbe.contains("not found"))
         }

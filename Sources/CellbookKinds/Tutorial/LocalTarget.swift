@@ -1,3 +1,4 @@
+import SystemKit
 import CellbookEngine
 import CellbookHTTP
 import Foundation

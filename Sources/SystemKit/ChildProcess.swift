@@ -63,7 +63,7 @@ public enum ChildProcess {
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, argv[0], &actions, &attr, cArgs, cEnv)
         guard rc == 0 else {
-            throw EngineError.io("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
+            throw SystemError.io("cannot start \(argv[0]): \(String(cString: strerror(rc)))")
         }
         return pid
     }
@@ -80,11 +80,11 @@ public enum ChildProcess {
         let relativeToDirectory = directory != nil && argv[0].contains("/") && !argv[0].hasPrefix("/")
         let program = relativeToDirectory ? argv[0] : try executablePath(argv[0])
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0 else { throw EngineError.io("cannot create pipes: \(String(cString: strerror(errno)))") }
+        guard pipe(&outPipe) == 0 else { throw SystemError.io("cannot create pipes: \(String(cString: strerror(errno)))") }
         guard pipe(&errPipe) == 0 else {
             let reason = String(cString: strerror(errno))
             outPipe.forEach { close($0) }
-            throw EngineError.io("cannot create pipes: \(reason)")
+            throw SystemError.io("cannot create pipes: \(reason)")
         }
         // Close-on-exec (the child gets its ends as 1 and 2 through dup2, which clears the flag):
         // a copy kept by anything the command leaves behind would hold the output open.
@@ -94,14 +94,14 @@ public enum ChildProcess {
         var watch: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &watch) == 0 else {
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { close($0) }
-            throw EngineError.io("cannot create the watchdog socket: \(String(cString: strerror(errno)))")
+            throw SystemError.io("cannot create the watchdog socket: \(String(cString: strerror(errno)))")
         }
         let childEnd = fcntl(watch[1], F_DUPFD_CLOEXEC, 10)
         let dupError = errno
         close(watch[1])
         guard childEnd >= 0 else {
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1], watch[0]].forEach { close($0) }
-            throw EngineError.io("cannot set up the watchdog socket: \(String(cString: strerror(dupError)))")
+            throw SystemError.io("cannot set up the watchdog socket: \(String(cString: strerror(dupError)))")
         }
         let pid: pid_t
         do {
@@ -175,23 +175,10 @@ public enum ChildProcess {
         exec "$@"
         """
 
-    /// `name` as posix_spawnp would find it: itself when it has a slash, else the first
-    /// executable file of that name on our PATH.
+    /// `name` as posix_spawnp would find it, or an error naming the program.
     static func executablePath(_ name: String) throws -> String {
-        func executable(_ path: String) -> Bool {
-            var info = stat()
-            return access(path, X_OK) == 0 && stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFDIR
-        }
-        if name.contains("/") {
-            guard executable(name) else { throw EngineError.io("cannot start \(name): \(String(cString: strerror(errno == 0 ? ENOENT : errno)))") }
-            return name
-        }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
-            if executable(candidate) { return candidate }
-        }
-        throw EngineError.io("cannot start \(name): \(String(cString: strerror(ENOENT)))")
+        if let found = ExecutableSearch.find(name) { return found }
+        throw SystemError.io("cannot start \(name): \(String(cString: strerror(ENOENT)))")
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc

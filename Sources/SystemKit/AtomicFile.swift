@@ -7,7 +7,7 @@ public enum AtomicFile {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let tmp = "\(dir)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EngineError.io("cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemError.io("cannot write \(tmp): \(String(cString: strerror(errno)))") }
         var ok = true
         data.withUnsafeBytes { raw in
             var offset = 0
@@ -21,11 +21,11 @@ public enum AtomicFile {
         close(fd)
         guard ok else {
             unlink(tmp)
-            throw EngineError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+            throw SystemError.io("cannot write \(path): \(String(cString: strerror(errno)))")
         }
         guard rename(tmp, path) == 0 else {
             unlink(tmp)
-            throw EngineError.io("cannot replace \(path): \(String(cString: strerror(errno)))")
+            throw SystemError.io("cannot replace \(path): \(String(cString: strerror(errno)))")
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 {

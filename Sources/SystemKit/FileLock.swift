@@ -8,15 +8,15 @@ public final class FileLock: @unchecked Sendable {
 
     public init(path: String) { self.path = path }
 
-    /// Takes the lock or throws `EngineError.locked` naming the holder.
+    /// Takes the lock or throws `SystemError.locked` naming the holder.
     public func acquire(description: String) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw EngineError.io("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemError.io("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let holder = Self.readHolder(fd: fd)
             close(fd)
-            throw EngineError.locked(path: (path as NSString).deletingLastPathComponent, holder: holder)
+            throw SystemError.locked(path: (path as NSString).deletingLastPathComponent, holder: holder)
         }
         // Record who holds it, for the message a second run prints.
         let info = "pid \(getpid()) on \(ProcessInfo.processInfo.hostName), since \(ISO8601DateFormatter().string(from: Date())): \(description)\n"
