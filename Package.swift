@@ -27,17 +27,24 @@ let package = Package(
         .target(name: "PlaybookModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The engine: runs cells, keeps session state and the per-cell cache.
         .target(name: "CellbookEngine", dependencies: ["PlaybookModel", "SystemKit"]),
-        // HTTP over libcurl, wrapped once in async Swift; server-sent events.
+        // JSON values that keep key order (request bodies, records, llmperf's files).
+        .target(name: "CellbookJSON"),
+        // HTTP over libcurl, wrapped once in async Swift; the server-sent-events framer.
         .target(name: "CellbookHTTP", dependencies: ["CCurlShim"]),
+        // The serving layer: the ServingTarget protocol every target implements, its typed
+        // results, and the one chat-stream path (messages in, timed chunks out) that the chat
+        // cell and the load generator share.
+        .target(name: "ServingKit", dependencies: ["CellbookHTTP", "CellbookJSON", "PlaybookModel"]),
         // Will this model fit this instance: catalog, memory estimate, verdicts.
         .target(name: "HardwareFit", dependencies: ["SystemKit"], resources: [.copy("Resources/instances.json")]),
         // llmperf-compatible load generation and metrics.
-        .target(name: "LoadBench", dependencies: ["CellbookHTTP"], resources: [.copy("Resources/sonnets.txt")]),
-        // The local serving runtime: a llama.cpp server managed like a container image.
-        .target(name: "LocalRuntime", dependencies: ["CellbookHTTP", "SystemKit"]),
+        .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON"], resources: [.copy("Resources/sonnets.txt")]),
+        // The local target and its runtime: a llama.cpp server managed like a container image.
+        .target(name: "LocalRuntime", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
-            "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "LocalRuntime", "HardwareFit", "LoadBench",
+            "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalRuntime",
+            "HardwareFit", "LoadBench",
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
@@ -50,9 +57,11 @@ let package = Package(
 
         .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
-        .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP"], exclude: ["Support/sse_server.py"]),
+        .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP", "ServingKit"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
-        .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "CellbookHTTP"]),
-        .testTarget(name: "CellbookKindsTests", dependencies: ["CellbookKinds", "CellbookEngine", "LocalRuntime", "CellbookHTTP", "SystemKit"]),
+        .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
+        .testTarget(name: "CellbookKindsTests", dependencies: [
+            "CellbookKinds", "CellbookEngine", "LocalRuntime", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",
+        ]),
     ]
 )

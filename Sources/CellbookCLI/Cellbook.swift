@@ -100,7 +100,7 @@ struct PlaybookOptions: ParsableArguments {
 
     /// Parses and validates the playbook; `requireSecrets` is off for commands that only read state.
     func load(requireSecrets: Bool = true) throws -> RunConfiguration {
-        try PlaybookValidation(kinds: cellKindSchemas, environment: environment, requireSecrets: requireSecrets)
+        try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: environment, requireSecrets: requireSecrets)
             .load(path: playbookPath, target: target, overrides: overrides)
     }
 }

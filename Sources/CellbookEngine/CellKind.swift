@@ -54,6 +54,9 @@ public struct CellContext: Sendable {
     public let secretValues: [String: String]
     /// A folder of this cell's own under outputs/, for artifacts (reports, results).
     public let workDirectory: String
+    /// The playbook target's state folder (outputs/<playbook>/<target>): for records that
+    /// outlive one cell, such as what a deploy started.
+    public let stateDirectory: String
     /// A cache folder outside the repository for large downloads and runtimes.
     public let cacheDirectory: String
     /// The outputs of the previous successful run of this cell, if any.
@@ -63,8 +66,9 @@ public struct CellContext: Sendable {
     public let environment: [String: String]
 
     public init(cell: CellSpec, index: Int, playbook: Playbook, target: TargetSpec, inputs: [String: Value],
-                secretValues: [String: String], workDirectory: String, cacheDirectory: String,
+                secretValues: [String: String], workDirectory: String, stateDirectory: String? = nil, cacheDirectory: String,
                 previousOutputs: [String: Value]?, console: CellConsole, environment: [String: String]) {
+        self.stateDirectory = stateDirectory ?? workDirectory
         self.cell = cell
         self.index = index
         self.playbook = playbook

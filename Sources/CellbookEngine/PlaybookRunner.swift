@@ -250,7 +250,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                              console: CellConsole?, workDirectory: String?) -> CellContext {
         CellContext(cell: cell, index: index, playbook: config.playbook, target: config.target, inputs: inputs,
                     secretValues: config.secretValues, workDirectory: workDirectory ?? store.cellDirectory(cell.id),
-                    cacheDirectory: cacheDirectory, previousOutputs: previous,
+                    stateDirectory: store.directory, cacheDirectory: cacheDirectory, previousOutputs: previous,
                     console: console ?? CellConsole(logPath: nil, redactor: redactor, echo: false),
                     environment: environment)
     }

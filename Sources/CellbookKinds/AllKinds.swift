@@ -1,5 +1,7 @@
 import CellbookEngine
+import LocalRuntime
 import PlaybookModel
+import ServingKit
 
 /// Every cell kind cellbook knows, in one place: a new kind is one file plus one line here.
 public let allCellKinds: [any CellKind.Type] = [
@@ -21,4 +23,9 @@ public let allServingTargets: [any ServingTarget.Type] = [
 /// The kinds' schemas by name, for validation.
 public var cellKindSchemas: [String: KindSchema] {
     Dictionary(allCellKinds.map { ($0.schema.name, $0.schema) }, uniquingKeysWith: { a, _ in a })
+}
+
+/// The targets' settings schemas by runtime name, for validation.
+public var servingTargetSchemas: [String: TargetSchema] {
+    Dictionary(allServingTargets.map { ($0.runtime, $0.schema) }, uniquingKeysWith: { a, _ in a })
 }

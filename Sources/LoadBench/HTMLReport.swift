@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// A self-contained HTML page for a finished run: inline CSS and SVG, no scripts, no external
 /// resources, so it opens offline and can be attached to a notebook's outputs as one file.

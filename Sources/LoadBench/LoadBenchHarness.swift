@@ -1,5 +1,7 @@
 import Foundation
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// Drives the load generator for the accuracy and overhead benchmarks in `scripts/bench/`.
 ///
@@ -95,13 +97,14 @@ public enum LoadBenchHarness {
         let read = Array(String(repeating: event, count: eventsPerRead).utf8)
         var best = Double.infinity
         for _ in 0..<5 {
-            let sink = ChatTranscriptSink(url: "bench", expectedChunks: chunks + eventsPerRead, progress: nil)
-            _ = sink.receiveHead(status: 200, headers: [:])
+            let parser = ChatStreamParser()
+            var transcript = CompletionTranscript()
+            transcript.chunkTimes.reserveCapacity(chunks + eventsPerRead)
             let start = MonotonicClock.nanoseconds()
             var sent = 0
             read.withUnsafeBytes { bytes in
                 while sent < chunks {
-                    _ = sink.receiveBody(bytes, receivedAt: 1)
+                    _ = try? parser.feed(bytes, receivedAt: 1, into: &transcript)
                     sent += eventsPerRead
                 }
             }

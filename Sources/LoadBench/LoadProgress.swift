@@ -1,3 +1,5 @@
+import CellbookHTTP
+
 /// A snapshot of a running load test, handed to the caller's reporter about four times a second
 /// and once more when the run ends.
 public struct LoadProgress: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// Everything a finished load test produced.
 public struct LoadTestResult: Sendable {
@@ -180,7 +182,7 @@ public enum LoadTest {
                     return .streamEnded(observation)
                 }
                 var observation = Observation()
-                observation.chunkTimes.reserveCapacity(request.maxTokens + 1)
+                observation.chunkTimes.reserveCapacity((request.maxTokens ?? 256) + 1)
                 // Progress counts are flushed every 50 ms of stream time rather than per chunk,
                 // keeping the shared lock off the per-token path.
                 var unreported = 0

@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// How requests are put on the server.
 public enum ArrivalMode: Sendable, Equatable {

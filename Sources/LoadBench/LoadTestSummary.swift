@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// The contents of `{model}_{in}_{out}_summary.json`: llmperf's keys, flattening and formulas
 /// (`token_benchmark_ray.py`, `metrics_summary` and `LLMPerfResults.to_dict`), then new keys.

@@ -1,3 +1,5 @@
+import CellbookJSON
+import ServingKit
 import Foundation
 
 /// The lines prompts are cut from: Shakespeare's sonnets 1–154 (public domain), the text of
@@ -154,11 +156,6 @@ public struct PromptPlanner: Sendable {
         }
         return planned
     }
-}
-
-/// Counts tokens with the server's own tokenizer route.
-public protocol PromptTokenCounter: Sendable {
-    func countTokens(_ text: String) async throws -> Int
 }
 
 /// How the planner learns the server's token counts before the run.

@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// How a request ended when it did not succeed; each kind gets its own `error_code`.
 ///

@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 import Foundation
 
 /// The files a run writes, named as llmperf names them.

@@ -7,6 +7,8 @@ import Darwin
 #endif
 
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// Time for the run: CellbookHTTP's `MonotonicClock` (CLOCK_MONOTONIC ns), the clock chunk
 /// arrival times are stamped with and the one Python's `time.monotonic_ns()` reads on Linux,
@@ -26,30 +28,5 @@ enum RunClock {
     /// Wall-clock seconds since 1970, for the summary's `timestamp`.
     static func unixTime() -> Int {
         Int(time(nil))
-    }
-}
-
-/// A value behind a mutex. Used for counters every stream touches (progress), where an actor
-/// hop per chunk would cost more than the work it guards.
-final class Locked<Value>: @unchecked Sendable {
-    private var value: Value
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init(_ value: Value) {
-        self.value = value
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    @inline(__always)
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
     }
 }

@@ -1,4 +1,6 @@
 #if canImport(Glibc)
+import CellbookJSON
+import ServingKit
 import Glibc
 #elseif canImport(Musl)
 import Musl

@@ -1,4 +1,6 @@
 import CellbookHTTP
+import CellbookJSON
+import ServingKit
 
 /// Plain-text views of a summary. Rendering only: every number comes from `LoadTestSummary`.
 public enum TextReport {

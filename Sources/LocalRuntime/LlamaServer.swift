@@ -19,7 +19,6 @@ public struct LlamaServer: Sendable {
         /// 1.3 with 2 while another process kept one core busy; idle, 2 threads made 113 against
         /// 70). The default takes the cores that are free now: all of them minus the load average.
         public var threads: Int
-        public var extraArguments: [String]
 
         public static var defaultThreads: Int {
             let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -29,7 +28,7 @@ public struct LlamaServer: Sendable {
         }
 
         public init(binary: String, modelPath: String, port: Int, slots: Int, tokensPerSlot: Int, logPath: String,
-                    threads: Int = Launch.defaultThreads, extraArguments: [String] = []) {
+                    threads: Int = Launch.defaultThreads) {
             self.binary = binary
             self.modelPath = modelPath
             self.port = port
@@ -37,13 +36,12 @@ public struct LlamaServer: Sendable {
             self.tokensPerSlot = tokensPerSlot
             self.logPath = logPath
             self.threads = threads
-            self.extraArguments = extraArguments
         }
 
         public var arguments: [String] {
             [binary, "--model", modelPath, "--host", "127.0.0.1", "--port", String(port),
              "--parallel", String(slots), "--ctx-size", String(slots * tokensPerSlot), "--threads", String(threads),
-             "--no-webui", "--metrics"] + extraArguments
+             "--no-webui", "--metrics"]
         }
     }
 
@@ -138,7 +136,7 @@ public struct LlamaServer: Sendable {
     }
 
     /// Guards against signalling an unrelated process that reused the pid.
-    static func isOurServer(_ pid: Int32) -> Bool {
+    public static func isOurServer(_ pid: Int32) -> Bool {
         guard let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return true }
         return String(decoding: cmd, as: UTF8.self).contains("llama-server")
     }

@@ -28,9 +28,15 @@ public struct KindSchema: Sendable {
     /// Ends the live resources of the upstream cells it reads (cleanup): on success the runner
     /// marks those cells' records as released, so state no longer claims they are up.
     public var releasesUpstream: Bool
+    /// Checks of the inputs' values that would otherwise fail only at run time (an endpoint
+    /// name SageMaker refuses, a benchmark setting out of range). Validation passes the inputs
+    /// it can resolve without running anything (literals, params, target settings).
+    public var check: (@Sendable (_ inputs: [String: Value]) -> [SchemaProblem])?
 
     public init(name: String, summary: String, inputs: [Input], outputs: [String], acceptsDeclaredOutputs: Bool = false,
-                isNarrative: Bool = false, hasLiveResource: Bool = false, releasesUpstream: Bool = false) {
+                isNarrative: Bool = false, hasLiveResource: Bool = false, releasesUpstream: Bool = false,
+                check: (@Sendable ([String: Value]) -> [SchemaProblem])? = nil) {
+        self.check = check
         self.name = name
         self.summary = summary
         self.inputs = inputs

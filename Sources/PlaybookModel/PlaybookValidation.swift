@@ -15,12 +15,16 @@ public struct RunConfiguration: Sendable {
 /// EVERY problem at once, each with file, line and column.
 public struct PlaybookValidation {
     public var kinds: [String: KindSchema]
+    /// Serving targets by runtime name; a playbook target's `runtime` setting picks one.
+    public var targets: [String: TargetSchema]
     public var environment: [String: String]
     /// Whether an unset secret is a problem: yes before running, no for commands that only read state.
     public var requireSecrets: Bool
 
-    public init(kinds: [String: KindSchema], environment: [String: String], requireSecrets: Bool = true) {
+    public init(kinds: [String: KindSchema], targets: [String: TargetSchema] = [:], environment: [String: String],
+                requireSecrets: Bool = true) {
         self.kinds = kinds
+        self.targets = targets
         self.environment = environment
         self.requireSecrets = requireSecrets
     }
@@ -122,9 +126,77 @@ public struct PlaybookValidation {
                                            hint: "its outputs are: \(schema.outputs.joined(separator: ", "))"))
             }
             problems += checkReferences(cell, index: index, pb, target: target, params: params, secretValues: secretValues)
+            problems += checkInputValues(cell, schema, target: target, params: params)
+        }
+        if !targets.isEmpty {
+            for t in pb.targets { problems += checkSettings(t, chosen: t.name == target.name) }
         }
         let config = RunConfiguration(playbook: pb, target: target, params: params, secretValues: secretValues)
         return (config, problems)
+    }
+
+    /// A playbook target's settings against its runtime's schema: known runtime, types, the
+    /// runtime's own checks, and (for the chosen target) checks that need the environment.
+    private func checkSettings(_ t: TargetSpec, chosen: Bool) -> [Diagnostic] {
+        guard let runtimeValue = t.settings["runtime"] else { return [] }
+        let at = { (key: String) in t.settingLocations[key] ?? t.location }
+        guard let runtime = runtimeValue.stringValue, let schema = targets[runtime] else {
+            // Only the chosen target must be runnable; another one may be for a newer cellbook.
+            return [Diagnostic(at("runtime"), "target '\(t.name)' sets runtime '\(runtimeValue.interpolationText)', which cellbook does not know",
+                               hint: suggestion(runtimeValue.interpolationText, targets.keys.sorted()), severity: chosen ? .error : .warning)]
+        }
+        var problems: [Diagnostic] = []
+        var concrete: [String: Value] = [:]
+        for (key, value) in t.settings.sorted(by: { $0.key < $1.key }) where key != "runtime" {
+            guard let setting = schema.setting(key) else {
+                problems.append(Diagnostic(at(key), "target '\(t.name)' (runtime \(runtime)) has no setting '\(key)'",
+                                           hint: suggestion(key, schema.settings.map(\.name)), severity: .warning))
+                continue
+            }
+            if case .string(let s) = value, s.contains("{{") { continue }
+            // An empty string or null means "not set" for every setting.
+            if value.isNull || value.stringValue == "" { continue }
+            guard setting.type.accepts(value) || (value.stringValue.flatMap { setting.type.parse(commandLine: $0) } != nil) else {
+                problems.append(Diagnostic(at(key), "setting '\(key)' of target '\(t.name)' should be \(setting.type.rawValue), not \(value.interpolationText)",
+                                           hint: setting.description))
+                continue
+            }
+            concrete[key] = value
+        }
+        var found = schema.check?(concrete) ?? []
+        if chosen { found += schema.preflight?(concrete, environment) ?? [] }
+        for p in found {
+            problems.append(Diagnostic(p.key.map(at) ?? t.location, "target '\(t.name)': \(p.message)", hint: p.hint))
+        }
+        return problems
+    }
+
+    /// The kind's own checks over the inputs known before running (no cell or secret references).
+    private func checkInputValues(_ cell: CellSpec, _ schema: KindSchema, target: TargetSpec, params: [String: Value]) -> [Diagnostic] {
+        guard let check = schema.check else { return [] }
+        var known: [String: Value] = [:]
+        for (key, value) in cell.with {
+            let refs = value.templateReferences()
+            if refs.contains(where: { $0.namespace == .cells || $0.namespace == .secrets }) { continue }
+            let resolved: Value? = try? value.resolvingTemplates { (ref: Reference) throws(TemplateLookupMiss) -> Value in
+                let root: Value?
+                switch ref.namespace {
+                case .params: root = params[ref.path[0]]
+                case .target: root = target.settings[ref.path[0]]
+                default: root = nil
+                }
+                guard var v = root else { throw TemplateLookupMiss() }
+                for k in ref.path.dropFirst() {
+                    guard let next = v[k] else { throw TemplateLookupMiss() }
+                    v = next
+                }
+                return v
+            }
+            if let resolved { known[key] = resolved }
+        }
+        return check(known).map { p in
+            Diagnostic(p.key.map { location(cell, $0) } ?? cell.location, "cell '\(cell.id)': \(p.message)", hint: p.hint)
+        }
     }
 
     private func location(_ cell: CellSpec, _ path: String) -> SourceLocation {
@@ -229,3 +301,5 @@ public struct PlaybookValidation {
         return nil
     }
 }
+
+private struct TemplateLookupMiss: Error {}

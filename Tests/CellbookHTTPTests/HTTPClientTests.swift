@@ -1,4 +1,5 @@
 import CellbookHTTP
+import ServingKit
 import Foundation
 import Testing
 
@@ -12,7 +13,7 @@ private struct StreamedResponse {
 
 private func collect(_ stream: AsyncThrowingStream<HTTPStreamEvent, Error>) async throws -> StreamedResponse {
     var response = StreamedResponse()
-    var parser = SSEParser()
+    var parser = SSECollector()
     for try await event in stream {
         switch event {
         case .head(let status, let headers):
@@ -123,7 +124,7 @@ struct HTTPClientTests {
         try await Task.sleep(for: .milliseconds(1200))
         let readStart = MonotonicClock.nanoseconds()
         var times: [UInt64] = []
-        var parser = SSEParser()
+        var parser = SSECollector()
         while let event = try await iterator.next() {
             if case .body(let bytes, let receivedAt) = event {
                 times += parser.feed(bytes, receivedAt: receivedAt).map(\.receivedAt)
@@ -141,8 +142,6 @@ struct HTTPClientTests {
     func awkwardPieces() async throws {
         let response = try await collect(client.stream(HTTPRequest(url: server.url("/split"))))
         #expect(response.events.map(\.data) == ["caf\u{E9}", "no-space\nsecond line", "last"])
-        #expect(response.events.map(\.event) == ["message", "update", "message"])
-        #expect(response.events.map(\.id) == [nil, "7", "7"])
     }
 
     @Test("16 concurrent streams all complete on one client")
@@ -211,7 +210,7 @@ struct HTTPClientTests {
     @Test("a server that dies mid-stream gives the events so far, then an error")
     func serverDiesMidStream() async throws {
         var data: [String] = []
-        var parser = SSEParser()
+        var parser = SSECollector()
         do {
             for try await event in client.stream(HTTPRequest(url: server.url("/abort"))) {
                 if case .body(let bytes, let receivedAt) = event {
@@ -386,7 +385,7 @@ struct HTTPClientTests {
     }
 }
 
-@Suite("Chat completions against a local server", .timeLimit(.minutes(1)))
+@Suite("Chat streams (ServingKit's OpenAI transport) against a local server", .timeLimit(.minutes(1)))
 struct ChatCompletionsHTTPTests {
     let server: TestServer
     let client = HTTPClient()
@@ -395,110 +394,72 @@ struct ChatCompletionsHTTPTests {
         server = try TestServer.shared()
     }
 
-    private func streamEvents(model: String, maxTokens: Int? = nil, includeUsage: Bool = false) async throws
-        -> [ChatStreamEvent]
-    {
-        let request = ChatRequest(
-            model: model, messages: [.user("What is deep learning?")], maxTokens: maxTokens, includeUsage: includeUsage)
-        var events: [ChatStreamEvent] = []
-        for try await event in client.streamChat(url: server.url("/v1/chat/completions"), request: request) {
+    private func streamEvents(model: String, maxTokens: Int? = nil, includeUsage: Bool = false,
+                              path: String = "/v1/chat/completions") async throws -> [CompletionStreamEvent] {
+        let transport = OpenAIChatTransport(client: client, url: server.url(path), includeUsage: includeUsage)
+        let request = CompletionRequest(requestID: "t", model: model, messages: [ChatMessage(role: "user", content: "What is deep learning?")],
+                                        maxTokens: maxTokens)
+        var events: [CompletionStreamEvent] = []
+        for try await event in transport.stream(request) {
+            if case .responseHead = event { continue }
             events.append(event)
         }
         return events
     }
 
-    @Test("TGI-style stream: deltas with increasing times, finish, usage, [DONE]")
+    @Test("TGI-style stream: chunks with increasing times, finish, usage")
     func tgiStream() async throws {
         let start = MonotonicClock.nanoseconds()
         let events = try await streamEvents(model: "tgi", maxTokens: 3, includeUsage: true)
         var text = ""
         var times: [UInt64] = []
-        for case .delta(let content, let receivedAt) in events {
-            text += content
-            times.append(receivedAt)
+        for case .chunk(let chunk) in events {
+            text += chunk.text
+            times.append(chunk.receivedAt)
         }
         #expect(text == "Hello, world")
         #expect(times.count == 3 && times.allSatisfy { $0 > start })
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
-        #expect(Array(events.suffix(3)) == [
-            .finish(reason: "length"), .usage(prompt: 11, completion: 3, total: 14), .done,
-        ])
+        #expect(Array(events.suffix(2)) == [.finish(reason: "length"), .usage(promptTokens: 11, completionTokens: 3)])
     }
 
     @Test("llama-server-style stream: finish and usage from one final chunk")
     func llamaStream() async throws {
         let events = try await streamEvents(model: "llama")
-        #expect(events.filter { if case .delta = $0 { true } else { false } }.count == 8)
-        #expect(Array(events.suffix(3)) == [.finish(reason: "stop"), .usage(prompt: 11, completion: 8, total: 19), .done])
+        #expect(events.filter { if case .chunk = $0 { true } else { false } }.count == 8)
+        #expect(Array(events.suffix(2)) == [.finish(reason: "stop"), .usage(promptTokens: 11, completionTokens: 8)])
     }
 
-    @Test("an error sent as data with HTTP 200 becomes an error event")
+    @Test("an error sent as data with HTTP 200 fails the stream with its message")
     func errorWithStatus200() async throws {
-        let events = try await streamEvents(model: "tgi-error")
-        #expect(events.count == 1)
-        guard case .error(let message) = events.first else {
-            Issue.record("expected an error event, got \(events)")
-            return
+        do {
+            _ = try await streamEvents(model: "tgi-error")
+            Issue.record("expected an in-stream error")
+        } catch let error as CompletionStreamError {
+            guard case .inStream(_, let message) = error else {
+                Issue.record("expected inStream, got \(error)")
+                return
+            }
+            #expect(message.contains("Input validation error"))
         }
-        #expect(message.contains("Input validation error"))
     }
 
     @Test("a non-2xx answer throws with the status and the body's text")
     func non2xxStream() async throws {
-        let url = server.url("/v1/chat/completions")
         do {
             _ = try await streamEvents(model: "overloaded")
             Issue.record("expected an error")
-        } catch let error as ChatError {
-            #expect(error == .httpStatus(status: 429, url: url, body: #"{"error": "Model is overloaded", "error_type": "overloaded"}"#))
+        } catch let error as CompletionStreamError {
+            #expect(error == .httpStatus(code: 429, body: #"{"error": "Model is overloaded", "error_type": "overloaded"}"#))
             #expect(error.description.contains("429"))
-            #expect(error.description.contains("overloaded"))
         }
     }
 
-    @Test("a 200 answer that is not an event stream is reported as such")
+    @Test("a 200 answer that is not an event stream is not taken for an answer")
     func notAnEventStream() async throws {
         // /echo answers any POST with a JSON document, as a server that ignores "stream" would.
-        do {
-            for try await _ in client.streamChat(url: server.url("/echo"), request: ChatRequest(model: "m", messages: [])) {}
-            Issue.record("expected an error")
-        } catch let error as ChatError {
-            guard case .notAnEventStream(_, let contentType, let excerpt) = error else {
-                Issue.record("expected notAnEventStream, got \(error)")
-                return
-            }
-            #expect(contentType == "application/json")
-            #expect(excerpt.contains("body_hex"))
-        }
-    }
-
-    @Test("non-streaming chat returns content, finish reason and usage")
-    func nonStreaming() async throws {
-        let request = ChatRequest(model: "tgi", messages: [.user("hi")], maxTokens: 4, includeUsage: true)
-        let response = try await client.chat(url: server.url("/v1/chat/completions"), request: request)
-        #expect(response == ChatResponse(
-            content: "Hello, world!", finishReason: "length", usage: ChatUsage(prompt: 11, completion: 4, total: 15)))
-    }
-
-    @Test("non-streaming chat sends stream false and no stream_options")
-    func nonStreamingRequestBody() async throws {
-        let request = ChatRequest(
-            model: "echo", messages: [.user("hi")], maxTokens: 9, stop: ["\n\n"], includeUsage: true,
-            extra: ["top_k": 5])
-        let response = try await client.chat(url: server.url("/v1/chat/completions"), request: request)
-        let sent = try JSONSerialization.jsonObject(with: Data(response.content.utf8)) as? [String: Any] ?? [:]
-        #expect(sent["stream"] as? Bool == false)
-        #expect(sent["stream_options"] == nil)
-        #expect(sent["max_tokens"] as? Int == 9)
-        #expect(sent["stop"] as? [String] == ["\n\n"])
-        #expect(sent["top_k"] as? Int == 5)
-    }
-
-    @Test("non-streaming chat: an error object with HTTP 200 throws ChatError.server")
-    func nonStreamingError() async throws {
-        await #expect(throws: ChatError.server(message: "model not loaded", url: server.url("/v1/chat/completions"))) {
-            _ = try await client.chat(
-                url: server.url("/v1/chat/completions"), request: ChatRequest(model: "error-200", messages: []))
+        await #expect(throws: CompletionStreamError.self) {
+            _ = try await streamEvents(model: "m", path: "/echo")
         }
     }
 }

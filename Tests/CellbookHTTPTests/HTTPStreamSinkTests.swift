@@ -83,7 +83,7 @@ final class RecordingSink: HTTPStreamSink, @unchecked Sendable {
     }
 
     var events: [SSEEvent] {
-        var parser = SSEParser()
+        var parser = SSECollector()
         let chunks = lock.withLock { record.chunks }
         return chunks.flatMap { parser.feed($0.bytes, receivedAt: $0.receivedAt) } + parser.finish()
     }

@@ -36,8 +36,8 @@ struct LocalTargetEndToEndTests {
               model_id: meta-llama/Meta-Llama-3-8B-Instruct
               health_check_timeout: 120
               setup:
-                server_binary: "{{ cells.setup.server_binary }}"
-                model_path: "{{ cells.setup.model_path }}"
+                local_server_binary: "{{ cells.setup.local_server_binary }}"
+                local_model_path: "{{ cells.setup.local_model_path }}"
               env:
                 MAX_TOTAL_TOKENS: 1024
                 MAX_BATCH_TOTAL_TOKENS: 2048
@@ -71,9 +71,7 @@ struct LocalTargetEndToEndTests {
             kind: cleanup
             with:
               endpoint: "{{ cells.deploy.endpoint_name }}"
-              deployment:
-                pid: "{{ cells.deploy.pid }}"
-                port: "{{ cells.deploy.port }}"
+              deployment: "{{ cells.deploy.deployment }}"
         """
 
     struct Fixture {
@@ -87,7 +85,7 @@ struct LocalTargetEndToEndTests {
             try LocalTargetEndToEndTests.playbook.replacingOccurrences(of: "MODEL_PATH", with: modelPath)
                 .write(toFile: path, atomically: true, encoding: .utf8)
             let env = ProcessInfo.processInfo.environment
-            let config = try PlaybookValidation(kinds: cellKindSchemas, environment: env).load(path: path, target: nil, overrides: [])
+            let config = try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: env).load(path: path, target: nil, overrides: [])
             runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: "\(dir)/outputs",
                                     cacheDirectory: sharedCache, environment: env)
         }
@@ -126,10 +124,10 @@ struct LocalTargetEndToEndTests {
         #expect(chat["usage_source"] == "server usage")
         #expect((chat["ttft_s"]?.doubleValue ?? 0) > 0)
         // Cleanup stopped the server and its port is closed.
-        let pid = Int32(try #require(deploy["pid"]?.intValue))
-        let port = try #require(deploy["port"]?.intValue)
+        let pid = Int32(try #require(deploy["deployment"]?["pid"]?.intValue))
+        let port = try #require(deploy["deployment"]?["port"]?.intValue)
         #expect(cleanup["was_running"] == true)
-        #expect(cleanup["port_closed"] == true)
+        #expect(cleanup["local_port_closed"] == true)
         #expect(!ChildProcess.isAlive(pid))
         #expect(!LlamaServer.isPortOpen(port))
         // Cleanup cleared the deployment from state: the record is kept but marked released,
@@ -204,23 +202,47 @@ struct LocalTargetEndToEndTests {
         let f = try Fixture()
         let first = try await f.run { $0.until = "deploy" }
         #expect(first.exitCode == 0)
-        let pid1 = try #require(f.state().cells["deploy"]?.outputs["pid"]?.intValue)
+        let pid1 = try #require(f.state().cells["deploy"]?.outputs["deployment"]?["pid"]?.intValue)
         defer { kill(Int32(pid1), SIGKILL) }
 
         let second = try await f.run { $0.until = "deploy" }
         #expect(f.outcome(second, "deploy")?.status == .cached)
-        #expect(try f.state().cells["deploy"]?.outputs["pid"]?.intValue == pid1)
+        #expect(try f.state().cells["deploy"]?.outputs["deployment"]?["pid"]?.intValue == pid1)
 
         // The server dies behind cellbook's back: the cached deploy is no longer valid.
         kill(Int32(pid1), SIGKILL)
         for _ in 0..<50 where ChildProcess.isAlive(Int32(pid1)) { try await Task.sleep(for: .milliseconds(100)) }
         let third = try await f.run { $0.until = "deploy" }
         #expect(f.outcome(third, "deploy")?.status == .ran)
-        let pid2 = try #require(f.state().cells["deploy"]?.outputs["pid"]?.intValue)
+        let pid2 = try #require(f.state().cells["deploy"]?.outputs["deployment"]?["pid"]?.intValue)
         #expect(pid2 != pid1)
         #expect(ChildProcess.isAlive(Int32(pid2)))
         let done = try await f.run { $0.only = "cleanup" }
         #expect(done.exitCode == 0)
+        #expect(!ChildProcess.isAlive(Int32(pid2)))
+    }
+
+    @Test("a server left behind by a run killed during deploy is stopped by the next deploy, and cleanup stops what it finds")
+    func orphanedServerIsFound() async throws {
+        let f = try Fixture()
+        #expect(try await f.run { $0.until = "deploy" }.exitCode == 0)
+        let pid1 = try #require(f.state().cells["deploy"]?.outputs["deployment"]?["pid"]?.intValue)
+        defer { kill(Int32(pid1), SIGKILL) }
+        // What `kill -9` right after "Started llama-server" leaves: a server running and a state
+        // that records no deployment (the record was still `running`).
+        var state = try f.state()
+        state.cells["deploy"] = nil
+        try f.runner.store.save(state)
+        #expect(ChildProcess.isAlive(Int32(pid1)))
+
+        let again = try await f.run { $0.until = "deploy" }
+        #expect(f.outcome(again, "deploy")?.status == .ran)
+        let pid2 = try #require(f.state().cells["deploy"]?.outputs["deployment"]?["pid"]?.intValue)
+        defer { kill(Int32(pid2), SIGKILL) }
+        #expect(pid2 != pid1)
+        for _ in 0..<50 where ChildProcess.isAlive(Int32(pid1)) { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!ChildProcess.isAlive(Int32(pid1)), "the orphaned server was stopped, not left listening")
+        #expect(try await f.run { $0.only = "cleanup" }.exitCode == 0)
         #expect(!ChildProcess.isAlive(Int32(pid2)))
     }
 

@@ -1,4 +1,6 @@
 #if canImport(Glibc)
+@testable import ServingKit
+import CellbookJSON
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

@@ -1,3 +1,5 @@
+@testable import ServingKit
+import CellbookJSON
 import Foundation
 import Testing
 import CellbookHTTP
@@ -159,7 +161,7 @@ struct FakeServerRunTests {
     func countsFromTheStreamWithoutUsage() async throws {
         let server = try await FakeTGIServer.start(["--ttft-ms", "1", "--itl-ms", "0", "--no-usage"])
         let transport = OpenAIChatTransport(client: sharedHTTPClient, url: server.chatURL)
-        let tokenizer = ServerTokenizer(client: sharedHTTPClient, url: server.baseURL + "/tokenize", dialect: .llamaCpp)
+        let tokenizer = ServerTokenizer(client: sharedHTTPClient, url: server.baseURL + "/tokenize")
         let config = LoadTestConfig(model: "m", concurrentRequests: 4, maxCompletedRequests: 8,
                                     meanInputTokens: 200, stddevInputTokens: 30,
                                     meanOutputTokens: 9, stddevOutputTokens: 3, seed: 5)

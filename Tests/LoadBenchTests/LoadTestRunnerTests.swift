@@ -1,3 +1,6 @@
+@testable import ServingKit
+import CellbookJSON
+import CellbookHTTP
 import Testing
 @testable import LoadBench
 

@@ -1,3 +1,5 @@
+@testable import ServingKit
+import CellbookJSON
 import CellbookHTTP
 import Testing
 @testable import LoadBench

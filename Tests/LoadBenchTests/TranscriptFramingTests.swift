@@ -1,3 +1,5 @@
+@testable import ServingKit
+import CellbookJSON
 import Testing
 import CellbookHTTP
 @testable import LoadBench

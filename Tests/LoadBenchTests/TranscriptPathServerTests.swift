@@ -1,3 +1,5 @@
+@testable import ServingKit
+import CellbookJSON
 import Foundation
 import Testing
 import CellbookHTTP

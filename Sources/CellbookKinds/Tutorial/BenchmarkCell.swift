@@ -1,9 +1,11 @@
 import SystemKit
 import CellbookEngine
 import CellbookHTTP
+import CellbookJSON
 import Foundation
 import LoadBench
 import PlaybookModel
+import ServingKit
 
 /// The tutorial's step 5: an llmperf-compatible load test run natively against the endpoint.
 /// Writes llmperf's summary and individual-responses files (so the tutorial's printing code
@@ -34,34 +36,50 @@ public struct BenchmarkCell: CellKind {
         outputs: ["results_dir", "summary_file", "individual_responses_file", "report_html", "num_concurrent_requests",
                   "mean_input_tokens", "mean_output_tokens", "measured_mean_input_tokens", "measured_mean_output_tokens",
                   "ttft_s_mean", "mean_output_throughput_token_per_s", "inter_token_latency_s_mean",
-                  "time_per_output_token_s_mean", "error_rate", "completed_requests"])
+                  "time_per_output_token_s_mean", "error_rate", "completed_requests"],
+        check: { inputs in
+            BenchmarkCell.config(inputs, defaultModel: "endpoint").problems().map { SchemaProblem(key: nil, "benchmark: \($0)") }
+        })
 
     public init() {}
 
+    /// The load test the inputs ask for; validation runs the same on the inputs it knows.
+    static func config(_ inputs: [String: Value], defaultModel: String) -> LoadTestConfig {
+        func text(_ key: String) -> String? { inputs[key].flatMap { $0.isNull ? nil : $0.interpolationText } }
+        func int(_ key: String) -> Int? { inputs[key]?.intValue ?? text(key).flatMap { Int($0) } }
+        func double(_ key: String) -> Double? { inputs[key]?.doubleValue ?? text(key).flatMap { Double($0) } }
+        var config = LoadTestConfig(model: text("model").flatMap { $0.isEmpty ? nil : $0 } ?? defaultModel)
+        if let v = int("num_concurrent_requests") { config.concurrentRequests = v }
+        if let v = int("max_num_completed_requests") { config.maxCompletedRequests = v }
+        if let v = double("timeout") { config.timeoutSeconds = v }
+        if let v = int("mean_input_tokens") { config.meanInputTokens = v }
+        if let v = int("stddev_input_tokens") { config.stddevInputTokens = v }
+        if let v = int("mean_output_tokens") { config.meanOutputTokens = v }
+        if let v = int("stddev_output_tokens") { config.stddevOutputTokens = v }
+        if let v = int("seed") { config.seed = UInt64(max(0, v)) }
+        if let rate = double("request_rate"), rate > 0 { config.arrivalMode = .openLoop(requestsPerSecond: rate) }
+        if let ms = double("read_batching_ms") { config.readBatching = LoadTestConfig.readBatching(maxWindowMilliseconds: ms) }
+        for (k, v) in (inputs["additional_sampling_params"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
+            config.additionalSamplingParams[k] = JSONValue(v)
+        }
+        config.metadata = (inputs["metadata"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+            .map { (key: $0.key, value: $0.value.interpolationText) }
+        return config
+    }
+
     public func run(_ context: CellContext) async throws -> [String: Value] {
         let console = context.console
-        let endpoint = EndpointRef(name: try context.require("endpoint"), url: try context.require("url"))
+        let deployment = try ServingTargets.deployment(context)
         let resultsDir = context.string("results_dir").flatMap { $0.isEmpty ? nil : $0 } ?? "\(context.workDirectory)/results"
         // A previous run's files would be picked up by the tutorial's glob: start clean.
         try? FileManager.default.removeItem(atPath: resultsDir)
         try FileManager.default.createDirectory(atPath: resultsDir, withIntermediateDirectories: true)
 
-        var config = LoadTestConfig(model: context.string("model", default: endpoint.name))
-        if let v = context.int("num_concurrent_requests") { config.concurrentRequests = v }
-        if let v = context.int("max_num_completed_requests") { config.maxCompletedRequests = v }
-        if let v = context.double("timeout") { config.timeoutSeconds = v }
-        if let v = context.int("mean_input_tokens") { config.meanInputTokens = v }
-        if let v = context.int("stddev_input_tokens") { config.stddevInputTokens = v }
-        if let v = context.int("mean_output_tokens") { config.meanOutputTokens = v }
-        if let v = context.int("stddev_output_tokens") { config.stddevOutputTokens = v }
-        if let v = context.int("seed") { config.seed = UInt64(max(0, v)) }
-        if let rate = context.double("request_rate"), rate > 0 { config.arrivalMode = .openLoop(requestsPerSecond: rate) }
-        if let ms = context.double("read_batching_ms") { config.readBatching = LoadTestConfig.readBatching(maxWindowMilliseconds: ms) }
-        for (k, v) in context.inputs["additional_sampling_params"]?.objectValue ?? [:] {
-            config.additionalSamplingParams[k] = JSONValue(v)
-        }
-        config.metadata = (context.inputs["metadata"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
-            .map { (key: $0.key, value: $0.value.interpolationText) }
+        var config = Self.config(context.inputs, defaultModel: deployment.endpointName)
+        // The summary names the target that actually served (a playbook cannot get it wrong).
+        config.metadata.removeAll { $0.key == "target" || $0.key == "runtime" }
+        config.metadata.append((key: "target", value: context.target.name))
+        config.metadata.append((key: "runtime", value: context.setting("runtime")?.stringValue ?? "local"))
         config.resultsDirectory = resultsDir
         let problems = config.problems()
         guard problems.isEmpty else {
@@ -69,29 +87,30 @@ public struct BenchmarkCell: CellKind {
         }
 
         let target = try ServingTargets.make(context, client: HTTPClient(readBatching: config.readBatching))
-        let (transport, calibration) = target.loadTransport(endpoint)
+        let transport = try ServingTargets.call { try target.chatTransport(for: deployment) }
+        let calibration: PromptLengthCalibration = target.tokenCounter(for: deployment).map { .tokenizer($0) } ?? .probe
         let mode: String
         switch config.arrivalMode {
         case .closedLoop: mode = "closed loop, \(config.concurrentRequests) concurrent users"
         case .openLoop(let rate): mode = "open loop, \(rate) requests/s (at most \(config.concurrentRequests) in flight)"
         }
-        console.line("Benchmarking \(endpoint.name): \(config.maxCompletedRequests) requests, \(mode), "
+        console.line("Benchmarking \(deployment.endpointName): \(config.maxCompletedRequests) requests, \(mode), "
             + "~\(config.meanInputTokens)±\(config.stddevInputTokens) input and ~\(config.meanOutputTokens)±\(config.stddevOutputTokens) output tokens, seed \(config.seed)")
         let result: LoadTestResult
         do {
             result = try await LoadTest.run(config: config, transport: transport, calibration: calibration,
-                                            endpointDescription: "endpoint \(endpoint.name) at \(endpoint.url)") { p in
+                                            endpointDescription: "endpoint \(deployment.endpointName) at \(deployment.url)") { p in
                 console.progress(ProgressBarRenderer.render(p), final: p.finished)
             }
         } catch {
-            throw CellFailure("the benchmark could not run against \(endpoint.name): \(error)",
+            throw CellFailure("the benchmark could not run against \(deployment.endpointName): \(error)",
                               detail: "is the endpoint deployed? Run the deploy cell again (cellbook run … --from deploy)")
         }
         try Task.checkCancellation()
         console.line()
         console.line(TextReport.render(result.summary))
         let html = "\(context.workDirectory)/report.html"
-        try AtomicFile.write(HTMLReport.render(result, title: "\(context.playbook.title): benchmark of \(endpoint.name)"), to: html)
+        try AtomicFile.write(HTMLReport.render(result, title: "\(context.playbook.title): benchmark of \(deployment.endpointName)"), to: html)
         console.line()
         console.line("llmperf files: \(result.files?.summary ?? "-")")
         console.line("               \(result.files?.individualResponses ?? "-")")

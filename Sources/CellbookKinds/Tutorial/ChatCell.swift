@@ -1,7 +1,9 @@
 import CellbookEngine
 import CellbookHTTP
+import CellbookJSON
 import Foundation
 import PlaybookModel
+import ServingKit
 
 /// The tutorial's step 4: send messages through the Messages API and stream the answer to
 /// the terminal as it arrives; publishes the answer, finish reason, usage and timings.
@@ -21,7 +23,7 @@ public struct ChatCell: CellKind {
     public init() {}
 
     public func run(_ context: CellContext) async throws -> [String: Value] {
-        let endpoint = EndpointRef(name: try context.require("endpoint"), url: try context.require("url"))
+        let deployment = try ServingTargets.deployment(context)
         var messages: [ChatMessage] = []
         for (i, m) in (context.inputs["messages"]?.arrayValue ?? []).enumerated() {
             guard let role = m["role"]?.stringValue, let content = m["content"]?.stringValue else {
@@ -30,67 +32,74 @@ public struct ChatCell: CellKind {
             messages.append(ChatMessage(role: role, content: content))
         }
         let p = context.inputs["parameters"]?.objectValue ?? [:]
-        var request = ChatRequest(
-            model: p["model"]?.stringValue ?? endpoint.name, messages: messages,
-            maxTokens: p["max_tokens"]?.intValue, temperature: p["temperature"]?.doubleValue, topP: p["top_p"]?.doubleValue,
-            stop: p["stop"]?.arrayValue?.compactMap(\.stringValue) ?? [], stream: true, seed: p["seed"]?.intValue,
-            includeUsage: true)
-        for (k, v) in p where !["model", "max_tokens", "temperature", "top_p", "stop", "seed"].contains(k) {
-            request.extra[k] = JSONValue(v)
+        var sampling = JSONObject()
+        for (k, v) in p.sorted(by: { $0.key < $1.key }) where !["model", "max_tokens"].contains(k) && !v.isNull {
+            // An empty stop list is not sent (servers reject or ignore it).
+            if k == "stop", v.arrayValue?.isEmpty == true { continue }
+            sampling[k] = JSONValue(v)
         }
+        let request = CompletionRequest(requestID: "cellbook-\(context.playbook.name)-\(context.cell.id)",
+                                        model: p["model"]?.stringValue ?? deployment.endpointName, messages: messages,
+                                        maxTokens: p["max_tokens"]?.intValue, samplingParams: sampling)
         for m in messages { context.console.line("\(m.role): \(m.content)") }
         context.console.write("assistant: ")
 
         let target = try ServingTargets.make(context, client: HTTPClient())
+        let transport = try ServingTargets.call { try target.chatTransport(for: deployment) }
         let start = MonotonicClock.nanoseconds()
         var firstToken: UInt64?
         var content = ""
         var finish = ""
-        var usage: ChatUsage?
+        var usage: (prompt: Int?, completion: Int?)?
         var chunks = 0
         do {
-            for try await event in target.chatStream(endpoint, request: request) {
+            for try await event in transport.stream(request) {
                 switch event {
-                case .delta(let text, let at):
-                    if firstToken == nil, !text.isEmpty { firstToken = at }
-                    if !text.isEmpty { chunks += 1 }
-                    content += text
-                    context.console.write(text)
+                case .responseHead: break
+                case .chunk(let chunk):
+                    if firstToken == nil { firstToken = chunk.receivedAt }
+                    chunks += 1
+                    content += chunk.text
+                    context.console.write(chunk.text)
                 case .finish(let reason): finish = reason
-                case .usage(let prompt, let completion, let total): usage = ChatUsage(prompt: prompt, completion: completion, total: total)
-                case .done: break
-                case .error(let message):
-                    throw CellFailure("the model server reported an error mid-stream: \(message)")
+                case .usage(let prompt, let completion): usage = (prompt ?? usage?.prompt, completion ?? usage?.completion)
                 }
             }
-        } catch let e as HTTPError {
-            throw CellFailure("cannot reach endpoint \(endpoint.name) at \(endpoint.url): \(e)",
-                              detail: "is it still deployed? Run the deploy cell again (cellbook run … --from deploy)")
-        } catch let e as ChatError {
-            throw CellFailure("endpoint \(endpoint.name) refused the chat request: \(e)")
+        } catch let e as CompletionStreamError {
+            context.console.line()
+            switch e {
+            case .connection, .disconnected:
+                throw CellFailure("cannot reach endpoint \(deployment.endpointName) at \(deployment.url): \(e)",
+                                  detail: "is it still deployed? Run the deploy cell again (cellbook run … --from deploy)")
+            case .inStream:
+                throw CellFailure("endpoint \(deployment.endpointName) reported an error mid-stream: \(e)")
+            case .httpStatus, .malformed:
+                throw CellFailure("endpoint \(deployment.endpointName) refused the chat request: \(e)")
+            }
         }
         let end = MonotonicClock.nanoseconds()
         context.console.line()
         guard !content.isEmpty else {
-            throw CellFailure("endpoint \(endpoint.name) answered with no content (finish reason: \(finish.isEmpty ? "none" : finish))")
+            throw CellFailure("endpoint \(deployment.endpointName) answered with no content (finish reason: \(finish.isEmpty ? "none" : finish))")
         }
         let latency = Double(end - start) / 1e9
         let ttft = Double((firstToken ?? end) - start) / 1e9
         let completion = usage?.completion ?? chunks
+        let prompt = usage?.prompt ?? 0
         let decode = latency - ttft
         let tps = completion > 1 && decode > 0 ? Double(completion - 1) / decode : 0
         context.console.line(String(format: "%d prompt + %d completion tokens · time to first token %.0f ms · %.1f tokens/s · finish: %@",
-                                    usage?.prompt ?? 0, completion, ttft * 1000, tps, finish))
+                                    prompt, completion, ttft * 1000, tps, finish))
         return [
             "content": .string(content.trimmingCharacters(in: .whitespacesAndNewlines)),
             "finish_reason": .string(finish),
-            "prompt_tokens": .int(usage?.prompt ?? 0),
+            "prompt_tokens": .int(prompt),
             "completion_tokens": .int(completion),
-            "total_tokens": .int(usage?.total ?? completion),
+            "total_tokens": .int(prompt + completion),
             "ttft_s": .double(round3(ttft)),
             "latency_s": .double(round3(latency)),
             "tokens_per_s": .double((tps * 10).rounded() / 10),
-            "usage_source": .string(usage == nil ? "counted from stream" : "server usage"),
+            "usage_source": .string(usage?.completion == nil ? "counted from stream" : "server usage"),
         ]
     }
 }

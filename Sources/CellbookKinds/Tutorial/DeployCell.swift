@@ -2,6 +2,7 @@ import CellbookEngine
 import CellbookHTTP
 import Foundation
 import PlaybookModel
+import ServingKit
 
 /// The tutorial's step 3: model, endpoint configuration, endpoint, then wait until InService.
 /// Its result stays valid only while the endpoint serves: a cached deploy is reused only if
@@ -18,35 +19,71 @@ public struct DeployCell: CellKind {
             .init("health_check_timeout", .number, "seconds to wait for the container to become healthy (60..3600; default 900)"),
             .init("image_uri", .string, "the serving container image"),
             .init("role_arn", .string, "the execution role"),
+            .init("region", .string, "the region to deploy in (the setup cell's)"),
             .init("env", .object, "container environment: HF_MODEL_ID, SM_NUM_GPUS, MAX_INPUT_LENGTH, MAX_TOTAL_TOKENS, ..."),
-            .init("setup", .object, "the setup cell's outputs (server binary, model path)"),
+            .init("setup", .object, "the setup cell's local outputs: local_server_binary, local_model_path"),
         ],
-        outputs: ["endpoint_name", "url", "pid", "port", "status", "model", "startup_s", "started_at", "slots", "log_path"],
-        hasLiveResource: true)
+        outputs: DeployResult.outputNames,
+        hasLiveResource: true,
+        check: { inputs in
+            var problems: [SchemaProblem] = []
+            if let name = inputs["endpoint_name"]?.stringValue, let problem = SageMakerNames.problem(name) {
+                problems.append(SchemaProblem(key: "endpoint_name", "endpoint name '\(name)' \(problem)", hint: SageMakerNames.rule))
+            }
+            if let t = inputs["health_check_timeout"]?.doubleValue ?? inputs["health_check_timeout"]?.stringValue.flatMap({ Double($0) }),
+                !(60...3600).contains(t) {
+                problems.append(SchemaProblem(key: "health_check_timeout", "health_check_timeout \(t) s is outside SageMaker's 60..3600 s"))
+            }
+            if let n = inputs["instance_count"]?.intValue ?? inputs["instance_count"]?.stringValue.flatMap({ Int($0) }), n < 1 {
+                problems.append(SchemaProblem(key: "instance_count", "instance_count must be at least 1, not \(n)"))
+            }
+            return problems
+        })
 
     public init() {}
 
     public func run(_ context: CellContext) async throws -> [String: Value] {
         let name = try context.require("endpoint_name")
-        guard name.count <= 63, name.first?.isLetter == true || name.first?.isNumber == true,
-            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }), !name.hasSuffix("-")
-        else {
-            throw CellFailure("endpoint name '\(name)' is not valid for SageMaker",
-                              detail: "use at most 63 letters, digits and single hyphens, starting and ending with a letter or digit")
+        if let problem = SageMakerNames.problem(name) {
+            throw CellFailure("endpoint name '\(name)' \(problem)", detail: SageMakerNames.rule)
         }
-        let timeout = context.double("health_check_timeout") ?? 900
-        let env = (context.inputs["env"]?.objectValue ?? [:]).mapValues { $0.interpolationText }
+        let env = (context.inputs["env"]?.objectValue ?? [:]).compactMapValues { $0.isNull ? nil : $0.interpolationText }
+        let setup = context.inputs["setup"]?.objectValue ?? [:]
         let request = DeployRequest(
             endpointName: name, modelID: try context.require("model_id"),
             instanceType: context.string("instance_type", default: "ml.p4d.24xlarge"),
-            instanceCount: context.int("instance_count") ?? 1, healthCheckTimeout: timeout,
+            instanceCount: context.int("instance_count") ?? 1, healthCheckTimeout: context.double("health_check_timeout") ?? 900,
             imageURI: context.string("image_uri", default: ""), roleARN: context.string("role_arn", default: ""),
-            environment: env, setup: context.inputs["setup"]?.objectValue ?? [:])
-        return try await ServingTargets.make(context, client: HTTPClient()).deploy(request)
+            region: context.string("region").flatMap { $0.isEmpty ? nil : $0 },
+            environment: env, localServerBinary: setup["local_server_binary"]?.stringValue,
+            localModelPath: setup["local_model_path"]?.stringValue,
+            previous: context.previousOutputs.flatMap(DeployResult.init(outputs:)))
+        let target = try ServingTargets.make(context, client: HTTPClient())
+        return try await ServingTargets.call { try await target.deploy(request) }.outputs
     }
 
     public func liveness(of outputs: [String: Value], context: CellContext) async -> Liveness? {
         guard let target = try? ServingTargets.make(context, client: HTTPClient()) else { return .gone("unknown runtime") }
-        return await target.liveness(of: outputs)
+        guard let deployment = DeployResult(outputs: outputs) else { return .gone("the recorded deployment is incomplete") }
+        switch await target.liveness(of: deployment) {
+        case .alive: return .alive
+        case .gone(let why): return .gone(why)
+        }
+    }
+}
+
+/// SageMaker's rule for model, endpoint configuration and endpoint names.
+enum SageMakerNames {
+    static let rule = "use at most 63 letters, digits and hyphens, starting and ending with a letter or digit ([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})"
+
+    /// Why `name` breaks the rule, or nil.
+    static func problem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name.count > 63 { return "is \(name.count) characters long (at most 63)" }
+        if let bad = name.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-")) }) {
+            return "contains '\(bad)'"
+        }
+        if name.first == "-" || name.last == "-" { return "starts or ends with a hyphen" }
+        return nil
     }
 }

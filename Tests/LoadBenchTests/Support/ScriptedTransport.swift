@@ -1,3 +1,6 @@
+@testable import ServingKit
+import CellbookJSON
+import CellbookHTTP
 @testable import LoadBench
 
 /// A transport that answers every request on a fixed schedule without a network, and
@@ -21,12 +24,12 @@ struct ScriptedTransport: ChatStreamTransport {
             defer { counter.withLock { $0.current -= 1 } }
             do {
                 try await Task.sleep(nanoseconds: ttftNs)
-                for index in 0..<min(tokens, request.maxTokens) {
+                for index in 0..<min(tokens, request.maxTokens ?? tokens) {
                     if index > 0 { try await Task.sleep(nanoseconds: gapNs) }
                     continuation.yield(.chunk(TokenChunk(text: "t", receivedAt: RunClock.now())))
                 }
                 if let promptTokens {
-                    continuation.yield(.usage(promptTokens: promptTokens, completionTokens: min(tokens, request.maxTokens)))
+                    continuation.yield(.usage(promptTokens: promptTokens, completionTokens: min(tokens, (request.maxTokens ?? tokens))))
                 }
                 continuation.yield(.finish(reason: "length"))
                 continuation.finish()

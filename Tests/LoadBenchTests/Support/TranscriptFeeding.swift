@@ -1,3 +1,5 @@
+@testable import ServingKit
+import CellbookJSON
 import CellbookHTTP
 @testable import LoadBench
 
@@ -10,7 +12,7 @@ func transcriptOfSink(reads: [[UInt8]], receivedAt times: [UInt64], status: Int 
                       end: HTTPStreamEnd = .completed, maxTokens: Int = 16) async -> CompletionTranscript {
     precondition(reads.count == times.count, "one receive time per read")
     let sink = ChatTranscriptSink(url: "http://sink.test/v1/chat/completions",
-                                  expectedChunks: maxTokens + 1, progress: nil)
+                                  expectedChunks: maxTokens + 1, framing: nil, progress: nil)
     var accepted = sink.receiveHead(status: status, headers: headers)
     for (read, time) in zip(reads, times) where accepted {
         accepted = read.withUnsafeBytes { sink.receiveBody($0, receivedAt: time) }
@@ -19,10 +21,35 @@ func transcriptOfSink(reads: [[UInt8]], receivedAt times: [UInt64], status: Int 
     return await withCheckedContinuation { sink.deliver(to: $0) }
 }
 
+/// The event path of `ChatStreamParser` (what the chat cell reads) over whole byte arrays.
+struct ChatStreamInterpreter {
+    private let parser = ChatStreamParser()
+    var sawDone: Bool { parser.sawDone }
+
+    func feed(_ bytes: [UInt8], receivedAt: UInt64) throws(CompletionStreamError) -> [CompletionStreamEvent] {
+        var events: [CompletionStreamEvent] = []
+        try feed(bytes, receivedAt: receivedAt, into: &events)
+        return events
+    }
+
+    func feed(_ bytes: [UInt8], receivedAt: UInt64, into events: inout [CompletionStreamEvent]) throws(CompletionStreamError) {
+        let outcome = bytes.withUnsafeBytes { raw in
+            Result { () throws(CompletionStreamError) in try parser.feed(raw, receivedAt: receivedAt, into: &events) }
+        }
+        try outcome.get()
+    }
+
+    func finish() throws(CompletionStreamError) -> [CompletionStreamEvent] {
+        var events: [CompletionStreamEvent] = []
+        try parser.finish(receivedAt: 0, into: &events)
+        return events
+    }
+}
+
 /// The same bytes through the stream path's parser (`ChatStreamInterpreter`), reduced to what a
 /// transcript records, so the two paths can be compared on identical input.
 func transcriptOfInterpreter(reads: [[UInt8]], receivedAt times: [UInt64]) -> CompletionTranscript {
-    var interpreter = ChatStreamInterpreter()
+    let interpreter = ChatStreamInterpreter()
     var transcript = CompletionTranscript()
     var events: [CompletionStreamEvent] = []
     do {
@@ -30,8 +57,10 @@ func transcriptOfInterpreter(reads: [[UInt8]], receivedAt times: [UInt64]) -> Co
             try interpreter.feed(read, receivedAt: time, into: &events)
         }
         events += try interpreter.finish()
-    } catch {
+    } catch let error as CompletionStreamError {
         transcript.failure = error
+    } catch {
+        transcript.failure = .malformed(detail: "\(error)")
     }
     for event in events {
         switch event {

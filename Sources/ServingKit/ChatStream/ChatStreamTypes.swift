@@ -1,22 +1,59 @@
 import CellbookHTTP
+import CellbookJSON
 
-/// One streamed completion as the load generator asks for it, independent of the wire protocol.
+/// One message of a chat (the Messages API's `{role, content}`).
+public struct ChatMessage: Sendable, Equatable, Codable {
+    /// `system`, `user` or `assistant`.
+    public var role: String
+    public var content: String
+
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+}
+
+/// One streamed chat completion, independent of the wire protocol: the chat cell and the load
+/// generator both ask for answers this way, and every serving target streams them.
 public struct CompletionRequest: Sendable, Equatable {
     /// Identifies the request to the server (sent as `X-Request-Id` where the transport can), so
     /// server-side logs can be joined with client measurements.
     public var requestID: String
     public var model: String
-    public var prompt: String
-    public var maxTokens: Int
-    /// Extra body fields merged over the defaults (llmperf's `--additional-sampling-params`).
+    public var messages: [ChatMessage]
+    /// `max_tokens`; nil leaves the server's default.
+    public var maxTokens: Int?
+    /// Extra body fields merged over the defaults (temperature, top_p, stop, seed, llmperf's
+    /// `--additional-sampling-params`).
     public var samplingParams: JSONObject
 
-    public init(requestID: String, model: String, prompt: String, maxTokens: Int, samplingParams: JSONObject = JSONObject()) {
+    public init(requestID: String, model: String, messages: [ChatMessage], maxTokens: Int?,
+                samplingParams: JSONObject = JSONObject()) {
         self.requestID = requestID
         self.model = model
-        self.prompt = prompt
+        self.messages = messages
         self.maxTokens = maxTokens
         self.samplingParams = samplingParams
+    }
+
+    /// llmperf's request: an empty system message, then the prompt as the user message.
+    public init(requestID: String, model: String, prompt: String, maxTokens: Int, samplingParams: JSONObject = JSONObject()) {
+        self.init(requestID: requestID, model: model,
+                  messages: [ChatMessage(role: "system", content: ""), ChatMessage(role: "user", content: prompt)],
+                  maxTokens: maxTokens, samplingParams: samplingParams)
+    }
+
+    /// The Messages API body, fields in llmperf's order: model, messages, stream,
+    /// stream_options (when usage is asked for), max_tokens, then the sampling params over them.
+    public func messagesAPIBody(includeUsage: Bool) -> JSONObject {
+        var body = JSONObject()
+        body["model"] = .string(model)
+        body["messages"] = .array(messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) })
+        body["stream"] = .bool(true)
+        if includeUsage { body["stream_options"] = .object(["include_usage": .bool(true)]) }
+        if let maxTokens, samplingParams["max_tokens"] == nil { body["max_tokens"] = .int(maxTokens) }
+        body.merge(samplingParams)
+        return body
     }
 }
 

@@ -1,4 +1,5 @@
 import CellbookHTTP
+import CellbookJSON
 
 #if canImport(Glibc)
 import Glibc

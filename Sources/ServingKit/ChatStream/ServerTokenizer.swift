@@ -1,0 +1,32 @@
+import CellbookHTTP
+import CellbookJSON
+
+/// Counts tokens with a server's own tokenizer, so prompts can be sized in that server's tokens.
+public protocol PromptTokenCounter: Sendable {
+    func countTokens(_ text: String) async throws -> Int
+}
+
+/// llama.cpp's llama-server tokenizer route: `POST /tokenize {"content": ...}` -> `{"tokens": [...]}`.
+public struct ServerTokenizer: PromptTokenCounter {
+    public let client: HTTPClient
+    /// The full tokenize URL, e.g. `http://127.0.0.1:8080/tokenize`.
+    public let url: String
+
+    public init(client: HTTPClient, url: String) {
+        self.client = client
+        self.url = url
+    }
+
+    public func countTokens(_ text: String) async throws -> Int {
+        let response = try await client.send(HTTPRequest(
+            method: "POST", url: url, headers: ["Content-Type": "application/json"],
+            body: Array(JSONValue.object(["content": .string(text)]).serialized().utf8)))
+        guard response.isSuccess else {
+            throw CompletionStreamError.httpStatus(code: response.status, body: String(response.bodyText.prefix(300)))
+        }
+        if case .object(let object) = try JSONValue.parse(bytes: response.body), case .array(let tokens)? = object["tokens"] {
+            return tokens.count
+        }
+        throw CompletionStreamError.malformed(detail: "\(url) answered \(String(response.bodyText.prefix(200))), not a token list")
+    }
+}
