@@ -23,6 +23,11 @@ let package = Package(
         // files, digests, PATH search, text formatting. Depends on nothing of cellbook's.
         .target(name: "SystemKit", dependencies: ["CCrypto"]),
 
+        // AWS without an SDK, pure (no network, no cells): SigV4 signing, credentials, region
+        // and endpoints found as AWS tools find them, the event-stream decoder, retry policy,
+        // error parsing.
+        .target(name: "AWSCore", dependencies: ["SystemKit"]),
+
         // The model: playbooks as plain values, parsed from YAML and validated. Knows nothing of execution.
         .target(name: "PlaybookModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The engine: runs cells, keeps session state and the per-cell cache.
@@ -58,6 +63,7 @@ let package = Package(
         .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
         .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP", "ServingKit"], exclude: ["Support/sse_server.py"]),
+        .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "SystemKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
         .testTarget(name: "CellbookKindsTests", dependencies: [
