@@ -28,6 +28,10 @@ let package = Package(
         // error parsing.
         .target(name: "AWSCore", dependencies: ["SystemKit"]),
 
+        // AWS service clients for exactly what the tutorial calls (STS, IAM, S3, SageMaker and its
+        // runtime), thin over AWSCore and CellbookHTTP: signed, retried, errors parsed.
+        .target(name: "AWSServices", dependencies: ["AWSCore", "CellbookHTTP", "CellbookJSON", "SystemKit"]),
+
         // The model: playbooks as plain values, parsed from YAML and validated. Knows nothing of execution.
         .target(name: "PlaybookModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The engine: runs cells, keeps session state and the per-cell cache.
@@ -46,10 +50,14 @@ let package = Package(
         .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON"], resources: [.copy("Resources/sonnets.txt")]),
         // The local target and its runtime: a llama.cpp server managed like a container image.
         .target(name: "LocalRuntime", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
+        // The sagemaker target: the tutorial on real SageMaker through AWSServices.
+        .target(name: "SageMakerServing", dependencies: [
+            "ServingKit", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "HardwareFit", "SystemKit",
+        ]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
             "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalRuntime",
-            "HardwareFit", "LoadBench",
+            "HardwareFit", "LoadBench", "SageMakerServing",
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
@@ -64,6 +72,11 @@ let package = Package(
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
         .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP", "ServingKit"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "SystemKit"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AWSServicesTests", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON"]),
+        .testTarget(name: "SageMakerServingTests", dependencies: [
+            "SageMakerServing", "CellbookKinds", "CellbookEngine", "PlaybookModel", "ServingKit", "AWSServices", "AWSCore",
+            "CellbookHTTP", "CellbookJSON",
+        ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
         .testTarget(name: "CellbookKindsTests", dependencies: [

@@ -123,6 +123,11 @@ final class CurlTransfer: @unchecked Sendable {
                 "the connect timeout")
         }
 
+        if request.freshConnection {
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_FRESH_CONNECT, 1), "CURLOPT_FRESH_CONNECT")
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_FORBID_REUSE, 1), "CURLOPT_FORBID_REUSE")
+        }
+
         switch request.proxy {
         case .direct:
             try check(ccurl_easy_setopt_string(easy, CURLOPT_NOPROXY, "*"), "CURLOPT_NOPROXY")

@@ -34,6 +34,10 @@ public struct HTTPRequest: Sendable, Equatable {
     public var connectTimeout: Duration?
     /// Whether environment proxies apply.
     public var proxy: ProxyPolicy
+    /// Send on a new connection, closed afterwards. libcurl re-sends a request by itself, for any
+    /// method, when a reused connection turns out dead before an answer; a request that must not
+    /// run twice (a create) sets this so each attempt is sent at most once.
+    public var freshConnection = false
 
     /// Creates a request.
     public init(

@@ -1,6 +1,7 @@
 import CellbookEngine
 import LocalRuntime
 import PlaybookModel
+import SageMakerServing
 import ServingKit
 
 /// Every cell kind cellbook knows, in one place: a new kind is one file plus one line here.
@@ -18,6 +19,7 @@ public let allCellKinds: [any CellKind.Type] = [
 /// Every serving target, chosen by a playbook target's `runtime` setting.
 public let allServingTargets: [any ServingTarget.Type] = [
     LocalTarget.self,
+    SageMakerTarget.self,
 ]
 
 /// The kinds' schemas by name, for validation.

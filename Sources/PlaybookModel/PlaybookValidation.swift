@@ -129,7 +129,15 @@ public struct PlaybookValidation {
             problems += checkInputValues(cell, schema, target: target, params: params)
         }
         if !targets.isEmpty {
-            for t in pb.targets { problems += checkSettings(t, chosen: t.name == target.name) }
+            // A cell input named like a setting (setup's `region`) supplies it for the run.
+            var supplied: [String: Value] = [:]
+            for cell in pb.cells {
+                for (key, value) in staticInputs(cell, target: target, params: params) where supplied[key] == nil {
+                    if value.isNull || value.stringValue == "" { continue }
+                    supplied[key] = value
+                }
+            }
+            for t in pb.targets { problems += checkSettings(t, chosen: t.name == target.name, supplied: supplied) }
         }
         let config = RunConfiguration(playbook: pb, target: target, params: params, secretValues: secretValues)
         return (config, problems)
@@ -137,7 +145,7 @@ public struct PlaybookValidation {
 
     /// A playbook target's settings against its runtime's schema: known runtime, types, the
     /// runtime's own checks, and (for the chosen target) checks that need the environment.
-    private func checkSettings(_ t: TargetSpec, chosen: Bool) -> [Diagnostic] {
+    private func checkSettings(_ t: TargetSpec, chosen: Bool, supplied: [String: Value]) -> [Diagnostic] {
         guard let runtimeValue = t.settings["runtime"] else { return [] }
         let at = { (key: String) in t.settingLocations[key] ?? t.location }
         guard let runtime = runtimeValue.stringValue, let schema = targets[runtime] else {
@@ -164,7 +172,13 @@ public struct PlaybookValidation {
             concrete[key] = value
         }
         var found = schema.check?(concrete) ?? []
-        if chosen { found += schema.preflight?(concrete, environment) ?? [] }
+        if chosen {
+            var effective = concrete
+            for setting in schema.settings where effective[setting.name] == nil {
+                if let value = supplied[setting.name] { effective[setting.name] = value }
+            }
+            found += schema.preflight?(effective, environment) ?? []
+        }
         for p in found {
             problems.append(Diagnostic(p.key.map(at) ?? t.location, "target '\(t.name)': \(p.message)", hint: p.hint))
         }
@@ -174,6 +188,13 @@ public struct PlaybookValidation {
     /// The kind's own checks over the inputs known before running (no cell or secret references).
     private func checkInputValues(_ cell: CellSpec, _ schema: KindSchema, target: TargetSpec, params: [String: Value]) -> [Diagnostic] {
         guard let check = schema.check else { return [] }
+        return check(staticInputs(cell, target: target, params: params)).map { p in
+            Diagnostic(p.key.map { location(cell, $0) } ?? cell.location, "cell '\(cell.id)': \(p.message)", hint: p.hint)
+        }
+    }
+
+    /// A cell's inputs that resolve before anything runs: literals, params and target settings.
+    private func staticInputs(_ cell: CellSpec, target: TargetSpec, params: [String: Value]) -> [String: Value] {
         var known: [String: Value] = [:]
         for (key, value) in cell.with {
             let refs = value.templateReferences()
@@ -194,9 +215,7 @@ public struct PlaybookValidation {
             }
             if let resolved { known[key] = resolved }
         }
-        return check(known).map { p in
-            Diagnostic(p.key.map { location(cell, $0) } ?? cell.location, "cell '\(cell.id)': \(p.message)", hint: p.hint)
-        }
+        return known
     }
 
     private func location(_ cell: CellSpec, _ path: String) -> SourceLocation {
