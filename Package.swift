@@ -66,7 +66,9 @@ let package = Package(
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),
         // The load generator's accuracy and overhead benchmark (scripts/bench/loadbench-accuracy.sh).
-        .executableTarget(name: "loadbench-harness", dependencies: ["LoadBench"], path: "scripts/bench/driver"),
+        .executableTarget(name: "loadbench-harness", dependencies: [
+            "LoadBench", "ServingKit", "SageMakerServing", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON",
+        ], path: "scripts/bench/driver"),
 
         .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
