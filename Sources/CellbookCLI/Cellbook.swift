@@ -46,9 +46,13 @@ public struct Cellbook: AsyncParsableCommand {
             FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
             Foundation.exit(e.exitCode)
         } catch let e as SystemError {
+            // A lock held by another run, a folder that cannot be created or written: the
+            // machine's state, not a failed cell.
             FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
-            if case .locked = e { Foundation.exit(2) }
-            Foundation.exit(1)
+            Foundation.exit(2)
+        } catch let e where e is CocoaError || (e as NSError).domain == NSPOSIXErrorDomain {
+            FileHandle.standardError.write(Data(("error: \(SystemError.describe(e))\n").utf8))
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error).rawValue
             let message = fullMessage(for: error)
@@ -80,7 +84,20 @@ struct PlaybookOptions: ParsableArguments {
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    var outputsRoot: String { outputs ?? environment["CELLBOOK_OUTPUTS"] ?? "outputs" }
+    /// The outputs folder: --outputs, else $CELLBOOK_OUTPUTS, else ./outputs. Empty is an input
+    /// error (it would put state at the file-system root), and so is a path that is not a folder.
+    func outputsRoot() throws -> String {
+        let (root, origin) = outputs.map { ($0, "--outputs") } ?? environment["CELLBOOK_OUTPUTS"].map { ($0, "CELLBOOK_OUTPUTS") } ?? ("outputs", "")
+        if root.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw EngineError.usage("\(origin) is empty: give the folder for cellbook's state, for example --outputs outputs")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
+            throw EngineError.environment("the outputs folder \(root) (from \(origin.isEmpty ? "the default" : origin)) is not a folder\n"
+                + "    hint: give a folder cellbook may write, for example --outputs outputs")
+        }
+        return root
+    }
 
     /// Where runtimes and downloads are kept: outside the repository, reused across runs.
     var cacheDirectory: String {

@@ -12,7 +12,12 @@ struct Reset: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        try SessionInspector(config: config, outputsRoot: options.outputsRoot).reset(cell: cell)
+        let inspector = SessionInspector(config: config, outputsRoot: try options.outputsRoot())
+        guard try inspector.reset(cell: cell) else {
+            let what = cell.map { "cell '\($0)' has" } ?? "\(config.playbook.name) has"
+            print("Nothing to reset: \(what) no stored result on target \(config.target.name); nothing was written.")
+            return
+        }
         print(cell.map { "Reset cell '\($0)'." } ?? "Reset every cell of \(config.playbook.name) on target \(config.target.name).")
     }
 }

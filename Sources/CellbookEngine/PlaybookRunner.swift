@@ -96,6 +96,7 @@ public final class PlaybookRunner: @unchecked Sendable {
     public func run(_ o: RunOptions) async throws -> RunSummary {
         let started = Date()
         let range = try selection(o)
+        try store.requireInsideOutputs()
         let lock = FileLock(path: store.lockPath)
         // --no-cache and --dry-run keep no state, so they take no lock and write nothing under outputs/.
         let persist = !o.dryRun && !o.noCache
@@ -196,7 +197,11 @@ public final class PlaybookRunner: @unchecked Sendable {
                                      outputs: [:], startedAt: cellStarted, finishedAt: nil, durationSeconds: nil, error: nil,
                                      pid: getpid())
             let workDirectory = scratch.map { "\($0)/\(cell.id)" } ?? store.cellDirectory(cell.id)
-            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw EngineError.environment("cannot create the cell's folder \(workDirectory): \(SystemError.describe(error))")
+            }
             // In memory always (later cells of this run read it); on disk unless --no-cache.
             state.cells[cell.id] = running
             if persist { try store.save(state) }

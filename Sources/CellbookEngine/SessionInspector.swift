@@ -134,21 +134,32 @@ public struct SessionInspector: Sendable {
     }
 
     /// Forgets one cell (its record and folder) or the whole session. Takes the lock.
-    public func reset(cell: String?) throws {
+    /// Returns false, having written nothing, when there was nothing stored to forget.
+    @discardableResult
+    public func reset(cell: String?) throws -> Bool {
         if let cell, config.playbook.cellIndex(cell) == nil {
             throw EngineError.usage("no cell '\(cell)' in \(config.playbook.file)\n    hint: \(suggestion(cell, config.playbook.cells.map(\.id)))")
         }
+        try store.requireInsideOutputs()
+        // A playbook that never ran on this target: no folder, and none is created for a lock.
+        guard FileManager.default.fileExists(atPath: store.directory) else { return false }
         let lock = FileLock(path: store.lockPath)
         try lock.acquire(description: "cellbook reset")
         defer { lock.release() }
         if let cell {
             var state = try load()
+            let folder = store.cellDirectory(cell)
+            guard state.cells[cell] != nil || FileManager.default.fileExists(atPath: folder) else { return false }
             state.cells[cell] = nil
             try store.save(state)
-            try? FileManager.default.removeItem(atPath: store.cellDirectory(cell))
+            try store.remove(folder)
         } else {
-            try? FileManager.default.removeItem(atPath: store.statePath)
-            try? FileManager.default.removeItem(atPath: "\(store.directory)/cells")
+            let stored = FileManager.default.fileExists(atPath: store.statePath)
+                || FileManager.default.fileExists(atPath: "\(store.directory)/cells")
+            guard stored else { return false }
+            try store.remove(store.statePath)
+            try store.remove("\(store.directory)/cells")
         }
+        return true
     }
 }

@@ -150,9 +150,8 @@ public struct PlaybookParser {
             case "name":
                 sawName = true
                 if let s = string(v, what: "name") {
-                    if s.isEmpty || !s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-                        error(v, "name '\(s)' may hold only letters, digits, '-' and '_'",
-                              hint: "the name becomes the folder under outputs/")
+                    if let problem = FolderName.problem(s, what: "name") {
+                        error(v, problem, hint: "the name becomes the folder under outputs/")
                     }
                     pb.name = s
                 }
@@ -270,6 +269,9 @@ public struct PlaybookParser {
         guard let pairs = mapping(node, what: "targets", allowed: nil) else { return [] }
         var out: [TargetSpec] = []
         for (name, keyNode, v) in pairs {
+            if let problem = FolderName.problem(name, what: "target name") {
+                error(keyNode, problem, hint: "the target name becomes a folder under outputs/<playbook>/")
+            }
             var spec = TargetSpec(name: name, description: nil, settings: [:], location: location(keyNode), settingLocations: [:])
             if v.null == nil, let fields = mapping(v, what: "target '\(name)'", allowed: Self.targetKeys) {
                 for (k, _, fv) in fields {
@@ -308,9 +310,8 @@ public struct PlaybookParser {
                 case "id":
                     sawID = true
                     if let id = string(v, what: "id") {
-                        if id.isEmpty || !id.allSatisfy(TemplateString.isNameCharacter) {
-                            error(v, "cell id '\(id)' may hold only letters, digits, '-' and '_'",
-                                  hint: "ids are used in references like {{ cells.ID.OUTPUT }}")
+                        if let problem = FolderName.problem(id, what: "cell id") {
+                            error(v, problem, hint: "ids are used in references like {{ cells.ID.OUTPUT }} and name the cell's folder")
                         }
                         cell.id = id
                         cell.location = location(v)

@@ -171,7 +171,9 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Starts `cellbook ARGS --outputs OUTPUTS` in this folder, with default signal handling.
-    func start(_ args: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> RunningCellbook {
+    /// `withOutputs: false` leaves out `--outputs` (for tests of the outputs folder itself).
+    func start(_ args: [String], stdin: String? = nil, environment extra: [String: String] = [:],
+               withOutputs: Bool = true) throws -> RunningCellbook {
         let binary = try CellbookBinary.require()
         let id = UUID().uuidString
         let out = "\(root)/.stdout-\(id)", err = "\(root)/.stderr-\(id)"
@@ -198,7 +200,7 @@ final class Sandbox: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attr, &defaults)
 
         // The shell changes to this folder and execs cellbook, which keeps the shell's pid.
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root, binary] + args + ["--outputs", outputs]
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root, binary] + args + (withOutputs ? ["--outputs", outputs] : [])
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment(extra).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -223,8 +225,8 @@ final class Sandbox: @unchecked Sendable {
 
     /// Runs `cellbook ARGS --outputs OUTPUTS` to completion (killing it after `timeout` seconds).
     func cellbook(_ args: String..., stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60,
-                  sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
-        let running = try start(args, stdin: stdin, environment: environment)
+                  withOutputs: Bool = true, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        let running = try start(args, stdin: stdin, environment: environment, withOutputs: withOutputs)
         if let result = await running.wait(timeout: timeout) { return result }
         running.signal(SIGKILL)
         Issue.record("cellbook \(args.joined(separator: " ")) did not finish in \(timeout) s", sourceLocation: sourceLocation)

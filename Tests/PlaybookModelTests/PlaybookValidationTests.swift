@@ -533,3 +533,40 @@ struct PlaybookValidationTests {
         }
     }
 }
+
+@Suite("Names that become folders")
+struct FolderNameTests {
+    @Test("a target name that climbs out of outputs/ is an error where it is written")
+    func targetNameWithPath() throws {
+        let problems = diagnose("""
+            name: demo
+            targets:
+              ../../../victim:
+                settings: {}
+            cells: []
+            """)
+        #expect(problems.count == 1, "\(problems)")
+        try expectProblem(problems, "target name '../../../victim' may hold only letters, digits, '-' and '_'", line: 3, column: 3,
+                          hint: "becomes a folder")
+    }
+
+    @Test("ids and names longer than 100 bytes of UTF-8 are errors (they could not name a folder)")
+    func overLongNames() throws {
+        let long = String(repeating: "a", count: 101)
+        let wide = String(repeating: "é", count: 51)  // 51 letters, 102 bytes
+        let problems = diagnose("""
+            name: \(long)
+            targets:
+              \(wide):
+            cells:
+              - id: \(long)
+                kind: note
+              - id: \(String(repeating: "b", count: 100))
+                kind: note
+            """)
+        #expect(problems.count == 3, "\(problems)")
+        try expectProblem(problems, "name '\(long.prefix(20))…' is 101 bytes long; at most 100 are allowed", line: 1, column: 7)
+        try expectProblem(problems, "target name '\(wide.prefix(20))…' is 102 bytes long", line: 3, column: 3)
+        try expectProblem(problems, "cell id '\(long.prefix(20))…' is 101 bytes long", line: 5, column: 9)
+    }
+}
