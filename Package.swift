@@ -48,7 +48,7 @@ let package = Package(
         // The load generator's accuracy and overhead benchmark (scripts/bench/loadbench-accuracy.sh).
         .executableTarget(name: "loadbench-harness", dependencies: ["LoadBench"], path: "scripts/bench/driver"),
 
-        .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
+        .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
         .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),

@@ -17,6 +17,13 @@ struct Validate: AsyncParsableCommand {
         var target: String?
         var cells: Int?
         var problems: [Diagnostic]
+        /// Problems found beyond those listed.
+        var moreProblems: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case valid, playbook, target, cells, problems
+            case moreProblems = "more_problems"
+        }
     }
 
     func run() async throws {
@@ -29,7 +36,8 @@ struct Validate: AsyncParsableCommand {
                 print("\(options.playbookPath): valid (\(config.playbook.cells.count) cells, target \(config.target.name))")
             }
         } catch let e as PlaybookError where format == .json {
-            try printJSON(Report(valid: false, playbook: options.playbookPath, target: options.target, cells: nil, problems: e.diagnostics))
+            try printJSON(Report(valid: false, playbook: options.playbookPath, target: options.target, cells: nil, problems: e.diagnostics,
+                                 moreProblems: e.omitted > 0 ? e.omitted : nil))
             throw ExitCode(2)
         }
     }

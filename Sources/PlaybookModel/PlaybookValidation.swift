@@ -27,12 +27,12 @@ public struct PlaybookValidation {
 
     /// Parses and validates; throws `PlaybookError` with all problems.
     public func load(path: String, target: String?, overrides: [String]) throws(PlaybookError) -> RunConfiguration {
-        let (pb, parseProblems) = PlaybookParser.load(path: path)
-        guard let pb else { throw PlaybookError(parseProblems) }
+        let parsed = PlaybookParser.loadCounting(path: path)
+        guard let pb = parsed.playbook else { throw PlaybookError(parsed.diagnostics, omitted: parsed.omitted) }
         let (config, problems) = validate(pb, target: target, overrides: overrides)
-        let all = parseProblems + problems
-        if let config, !all.contains(where: { $0.severity == .error }) { return config }
-        throw PlaybookError(all)
+        let all = parsed.diagnostics + problems
+        if let config, parsed.omitted == 0, !all.contains(where: { $0.severity == .error }) { return config }
+        throw PlaybookError(all, omitted: parsed.omitted)
     }
 
     public func validate(_ pb: Playbook, target requested: String?, overrides: [String]) -> (RunConfiguration?, [Diagnostic]) {

@@ -1,4 +1,3 @@
-import CellbookKinds
 import Foundation
 import PlaybookModel
 import Testing
@@ -183,7 +182,7 @@ struct PlaybookParserTests {
     func examplePlaybook() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("playbooks/shell-basics.yaml").path
-        let validation = PlaybookValidation(kinds: cellKindSchemas, environment: ["DEMO_TOKEN": "token-value"])
+        let validation = PlaybookValidation(kinds: testKinds, environment: ["DEMO_TOKEN": "token-value"])
         let laptop = try validation.load(path: path, target: nil, overrides: [])
         #expect(laptop.target.name == "laptop")
         #expect(laptop.playbook.cells.map(\.id) == ["intro", "machine", "greet", "count", "token", "report"])

@@ -1,4 +1,3 @@
-import CellbookKinds
 import Foundation
 import PlaybookModel
 import Testing
@@ -445,7 +444,7 @@ struct PlaybookValidationTests {
             """, file: testFile)
         #expect(parseProblems.isEmpty)
         guard let pb else { Issue.record("no playbook"); return }
-        let (_, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: [:], requireSecrets: false)
+        let (_, problems) = PlaybookValidation(kinds: testKinds, environment: [:], requireSecrets: false)
             .validate(pb, target: nil, overrides: [])
         #expect(problems.isEmpty)
     }
@@ -464,7 +463,7 @@ struct PlaybookValidationTests {
             """, file: testFile)
         #expect(parseProblems.isEmpty)
         let playbook = try #require(pb)
-        let (config, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+        let (config, problems) = PlaybookValidation(kinds: testKinds, environment: [:])
             .validate(playbook, target: nil, overrides: ["repeat=5", "ratio=2", "verbose=yes", "hosts=[\"x\",\"y\"]", "greeting=a=b"])
         #expect(problems.isEmpty, "\(problems)")
         #expect(config?.params == ["repeat": 5, "ratio": 2, "verbose": true, "hosts": ["x", "y"], "greeting": "a=b"])
@@ -497,7 +496,7 @@ struct PlaybookValidationTests {
                 with:
                   cwd: /tmp
             """)
-        let validation = PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+        let validation = PlaybookValidation(kinds: testKinds, environment: [:])
         var thrown: PlaybookError?
         do {
             _ = try validation.load(path: path, target: nil, overrides: ["colour=blue"])
@@ -523,7 +522,7 @@ struct PlaybookValidationTests {
     @Test("a missing playbook file is one problem naming the path")
     func missingFile() throws {
         do {
-            _ = try PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+            _ = try PlaybookValidation(kinds: testKinds, environment: [:])
                 .load(path: "/nonexistent/cellbook/nope.yaml", target: nil, overrides: [])
             Issue.record("loading a missing file must fail")
         } catch {
