@@ -135,7 +135,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                 outcomes.append(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
                 continue
             }
-            let key = resolved.cacheKey(kind: cell.kind, target: config.target)
+            let key = resolved.cacheKey(for: cell, target: config.target)
             let record = state.cells[cell.id]
             // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
             var cached = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key

@@ -70,7 +70,7 @@ public struct SessionInspector: Sendable {
     /// The cache key the cell would have now, or nil when its upstream values are missing.
     func currentKey(_ cell: CellSpec, _ state: SessionState) -> String? {
         guard let r = try? CellResolver(config: config).resolve(cell, state: state) else { return nil }
-        return r.cacheKey(kind: cell.kind, target: config.target)
+        return r.cacheKey(for: cell, target: config.target)
     }
 
     func status(_ cell: CellSpec, _ state: SessionState, lockHeld: Bool) -> Status {
