@@ -65,9 +65,10 @@ public final class CellConsole: @unchecked Sendable {
             clean = text
         } else {
             // Mask, then hold back a tail that could be the start of a secret split across writes
-            // (secrets hold no newline, so nothing before the last newline needs holding).
+            // (unless a secret holds a line break, nothing before the last one needs holding).
             let masked = redactor.redact(heldBack + text)
-            let tailStart = masked.lastIndex(of: "\n").map { masked.index(after: $0) } ?? masked.startIndex
+            let lastBreak = redactor.spansLines ? nil : masked.lastIndex(of: "\n")
+            let tailStart = lastBreak.map { masked.index(after: $0) } ?? masked.startIndex
             let hold = min(masked.distance(from: tailStart, to: masked.endIndex), redactor.longest - 1)
             clean = String(masked.dropLast(hold))
             heldBack = String(masked.suffix(hold))

@@ -205,7 +205,7 @@ public struct PlaybookValidation {
                         pb.secrets.isEmpty ? "declare it under `secrets:`" : suggestion(name, pb.secrets.map(\.name)))
             }
             if requireSecrets && s.applies(to: target.name) && secretValues[name] == nil {
-                return ("secret '\(name)' is needed by cell '\(cell.id)' but environment variable \(s.env) is not set",
+                return ("secret '\(name)' is needed by cell '\(cell.id)' but environment variable \(s.env) \(environment[s.env] == nil ? "is not set" : "is empty")",
                         "export \(s.env)=... before running; its value is never stored")
             }
         case .cells:

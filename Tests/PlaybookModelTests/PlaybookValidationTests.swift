@@ -427,8 +427,9 @@ struct PlaybookValidationTests {
         #expect(diagnose(yaml, target: "laptop").isEmpty, "laptop does not use API_TOKEN")
         #expect(diagnose(yaml).isEmpty, "the default target (laptop, the first) does not use API_TOKEN")
         #expect(diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": "s3cr3t-value"]).isEmpty)
-        #expect(diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": ""]).count == 1,
-                "an empty variable counts as unset")
+        let empty = diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": ""])
+        #expect(empty.count == 1, "an empty variable is no value")
+        #expect(empty.first?.message.hasSuffix("environment variable DEMO_API_TOKEN is empty") == true, "\(empty)")
     }
 
     @Test("commands that only read state do not require secrets")
