@@ -119,6 +119,7 @@ public final class PlaybookRunner: @unchecked Sendable {
         var outcomes: [CellOutcome] = []
         var exitCode: Int32 = 0
         var wouldRun: Set<String> = []
+        var answered = false  // --step: whether any answer was read
         cellLoop: for (i, cell) in cells.enumerated() {
             guard let range, range.contains(i) else { continue }
             if trap.stopRequested {
@@ -144,8 +145,30 @@ public final class PlaybookRunner: @unchecked Sendable {
 
             if o.step {
                 printer.narrative(cell)
-                switch printer.ask(cell, index: i, total: cells.count, cached: cached, read: o.readAnswer) {
-                case .run: break
+                var answer: RunPrinter.Answer?
+                while answer == nil {
+                    printer.prompt(cell, index: i, total: cells.count, cached: cached)
+                    switch await Self.readAnswer(o.readAnswer, trap: trap) {
+                    case .line(let text):
+                        answered = true
+                        answer = printer.answer(text)
+                    case .endOfInput where !answered:
+                        // No terminal and nothing piped in: an empty run that says "ok" would mislead.
+                        printer.problem("\n--step: standard input ended before the first answer (no terminal?); nothing was run.\n"
+                            + "    hint: run --step from a terminal, or pipe the answers in (r, s or q, one a line)")
+                        exitCode = 2
+                        break cellLoop
+                    case .endOfInput:
+                        printer.line("\nStandard input ended: stopped at cell '\(cell.id)'; the next run continues from here.")
+                        break cellLoop
+                    case .interrupted:
+                        printer.line("\nInterrupted at the prompt: cell '\(cell.id)' was not run; the next run continues from here.")
+                        exitCode = 130
+                        break cellLoop
+                    }
+                }
+                switch answer {
+                case .run, nil: break
                 case .skip:
                     outcome.status = .skipped
                     outcomes.append(outcome)
@@ -251,6 +274,27 @@ public final class PlaybookRunner: @unchecked Sendable {
         return summary
     }
 
+    enum PromptInput: Sendable { case line(String), endOfInput, interrupted }
+
+    /// Waits for one answer at a --step prompt. A signal ends the wait at once (the reading
+    /// thread is left blocked; the run is ending), so Ctrl-C never waits for a key.
+    static func readAnswer(_ read: @escaping @Sendable () -> String?, trap: SignalTrap) async -> PromptInput {
+        if trap.stopRequested { return .interrupted }
+        let once = OnceFlag()
+        let input = await withCheckedContinuation { (continuation: CheckedContinuation<PromptInput, Never>) in
+            let finish: @Sendable (PromptInput) -> Void = { input in
+                if once.claim() { continuation.resume(returning: input) }
+            }
+            trap.arm(onFirst: { finish(.interrupted) }, onForce: { finish(.interrupted) })
+            // A signal that came between the check above and arming.
+            if trap.stopRequested { finish(.interrupted) }
+            let reader = Thread { finish(read().map(PromptInput.line) ?? .endOfInput) }
+            reader.start()
+        }
+        trap.disarm()
+        return input
+    }
+
     private func makeContext(_ cell: CellSpec, index: Int, inputs: [String: Value], previous: [String: Value]?,
                              console: CellConsole?, workDirectory: String?) -> CellContext {
         CellContext(cell: cell, index: index, playbook: config.playbook, target: config.target, inputs: inputs,
@@ -288,5 +332,19 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
         }
         return result
+    }
+}
+
+/// True for the first caller only: resumes a continuation exactly once from racing threads.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
     }
 }

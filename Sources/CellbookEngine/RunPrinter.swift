@@ -83,20 +83,29 @@ struct RunPrinter {
                          : "  Fix the cause and run again: cells before '\(cell.id)' come from cache and the run resumes here.")
     }
 
-    func ask(_ cell: CellSpec, index: Int, total: Int, cached: Bool, read: () -> String?) -> Answer {
-        while true {
-            let what = cached ? "[r]un (show cached result)" : "[r]un"
-            let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
-            // Prompts are not data: in JSON mode stdout carries only the summary.
-            (json ? FileHandle.standardError : FileHandle.standardOutput).write(prompt)
-            guard let answer = read()?.trimmingCharacters(in: .whitespaces).lowercased() else { return .quit }
-            switch answer {
-            case "", "r", "run", "y", "yes": return .run
-            case "s", "skip", "n": return .skip
-            case "q", "quit": return .quit
-            default: emit("  answer r, s or q")
-            }
+    /// Shows the --step question for a cell.
+    func prompt(_ cell: CellSpec, index: Int, total: Int, cached: Bool) {
+        let what = cached ? "[r]un (show cached result)" : "[r]un"
+        let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
+        // Prompts are not data: in JSON mode stdout carries only the summary.
+        (json ? FileHandle.standardError : FileHandle.standardOutput).write(prompt)
+    }
+
+    /// What a typed answer means; nil (after saying what to type) for anything else.
+    func answer(_ text: String) -> Answer? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "", "r", "run", "y", "yes": return .run
+        case "s", "skip", "n": return .skip
+        case "q", "quit": return .quit
+        default:
+            emit("  answer r, s or q")
+            return nil
         }
+    }
+
+    /// A message that is not part of the run's output: stderr.
+    func problem(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
     }
 
     func summary(_ s: RunSummary, dryRun: Bool) {

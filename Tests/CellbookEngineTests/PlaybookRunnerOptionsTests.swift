@@ -178,7 +178,51 @@ struct PlaybookRunnerOptionsTests {
         #expect(second.stdout.contains("show cached"), "a cached cell offers to show its result (not \"[r]how cached\"):\n\(second.stdout)")
         #expect(second.stdout.contains("answer r, s or q"))
         #expect(box.runs(["a", "b", "c", "d"]) == [1, 1, 0, 0])
-        #expect(second.stdout.contains("Stopped at cell 'c'"))
+        #expect(second.stdout.contains("Standard input ended: stopped at cell 'c'"), "\(second)")
+    }
+
+    @Test("Ctrl-C at a --step prompt quits at once (exit 130) and records nothing as run for that cell")
+    func stepInterruptedAtPrompt() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook("""
+            name: stepint
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: echo run >> @DIR@/ran-a
+              - id: b
+                kind: shell
+                with:
+                  command: echo run >> @DIR@/ran-b
+            """)
+        // One answer, then stdin stays open: cellbook waits at b's prompt as at a terminal.
+        let run = try box.start(["run", pb, "--step"], stdin: "r\n", holdStdin: true)
+        defer { run.closeStdin() }
+        #expect(await run.waitForOutput("[2/2] b · b:"), "never asked about b: \(run.stdoutSoFar)")
+        run.signal(SIGINT)
+        let result = await run.wait(timeout: 15)
+        if result == nil {
+            run.closeStdin()
+            _ = await run.wait(timeout: 30)
+        }
+        let stopped = try #require(result, "Ctrl-C at the prompt was ignored for 15 s")
+        #expect(stopped.code == 130, "\(stopped)")
+        #expect(stopped.stdout.contains("Interrupted at the prompt: cell 'b' was not run"), "\(stopped)")
+        #expect(box.runs(["a", "b"]) == [1, 0])
+        let state = try box.state("stepint")
+        #expect(state["cells"]?["a"]?["status"] == "ok")
+        #expect(state["cells"]?["b"] == nil, "b is recorded: \(state)")
+    }
+
+    @Test("--step with no answers at all (no terminal, empty stdin) says so and exits 2, running nothing")
+    func stepWithoutInput() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        let result = try await box.cellbook("run", pb, "--step", stdin: "")
+        #expect(result.code == 2, "\(result)")
+        #expect(result.stderr.contains("--step: standard input ended before the first answer (no terminal?); nothing was run."), "\(result)")
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
     }
 
     @Test("--step with --format json keeps stdout a JSON document")
