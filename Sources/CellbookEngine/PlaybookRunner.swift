@@ -231,8 +231,17 @@ public final class PlaybookRunner: @unchecked Sendable {
             let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true, toStandardError: o.json)
             let runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
                                          console: console, workDirectory: workDirectory)
-            let result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
+            var result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
             console.close()
+            // A log that could not be written (a full disk) fails the cell: its record would
+            // promise a log that is not there.
+            if let failure = console.failure {
+                switch result {
+                case .success: result = .failure(CellFailure(failure))
+                case .failure(let e) where !(e is CancellationError): result = .failure(CellFailure("\(e)\n\(failure)"))
+                case .failure: break
+                }
+            }
             let elapsed = Date().timeIntervalSince(cellStarted)
             running.finishedAt = Date()
             running.durationSeconds = elapsed
@@ -264,7 +273,24 @@ public final class PlaybookRunner: @unchecked Sendable {
                 exitCode = interrupted ? 130 : 1
             }
             state.cells[cell.id] = running
-            if persist { try store.save(state) }
+            if persist {
+                do {
+                    try store.save(state)
+                } catch {
+                    // The cell ran but its result cannot be recorded (a full disk): the file on
+                    // disk still holds the previous, consistent state, in which this cell did
+                    // not finish, so the next run runs it again.
+                    let why = "its result could not be recorded: \(SystemError.describe(error))"
+                    if outcome.status == .ran {
+                        printer.failed(cell, error: why, interrupted: false)
+                    } else {
+                        printer.problem("  \(why); the next run runs '\(cell.id)' again")
+                    }
+                    outcome.status = outcome.status == .interrupted ? .interrupted : .failed
+                    outcome.error = [outcome.error, why].compactMap { $0 }.joined(separator: "\n")
+                    if exitCode == 0 { exitCode = 1 }
+                }
+            }
             outcomes.append(outcome)
             if exitCode != 0 { break }
         }
