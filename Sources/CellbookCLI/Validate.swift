@@ -33,7 +33,8 @@ struct Validate: AsyncParsableCommand {
                 try printJSON(Report(valid: true, playbook: options.playbookPath, target: config.target.name,
                                      cells: config.playbook.cells.count, problems: []))
             } else {
-                print("\(options.playbookPath): valid (\(config.playbook.cells.count) cells, target \(config.target.name))")
+                let n = config.playbook.cells.count
+                print("\(options.playbookPath): valid (\(n) cell\(n == 1 ? "" : "s"), target \(config.target.name))")
             }
         } catch let e as PlaybookError where format == .json {
             try printJSON(Report(valid: false, playbook: options.playbookPath, target: options.target, cells: nil, problems: e.diagnostics,

@@ -24,7 +24,8 @@ public final class CellConsole: @unchecked Sendable {
         self.redactor = redactor
         self.echo = echo
         out = toStandardError ? FileHandle.standardError : FileHandle.standardOutput
-        isTTY = isatty(toStandardError ? 2 : 1) == 1
+        // Progress drawn in place needs a terminal that understands escapes.
+        isTTY = isatty(toStandardError ? 2 : 1) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         self.logPath = logPath
         if let logPath {
             logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

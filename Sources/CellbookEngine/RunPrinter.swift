@@ -11,7 +11,8 @@ struct RunPrinter {
 
     private func emit(_ s: String) {
         let data = Data((s + "\n").utf8)
-        if json { FileHandle.standardError.write(data) } else { FileHandle.standardOutput.write(data) }
+        // A closed or full stdout must not crash a run (FileHandle.write traps on errors).
+        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: data)
     }
 
     func line(_ s: String) { emit(s) }
@@ -88,7 +89,7 @@ struct RunPrinter {
         let what = cached ? "[r]un (show cached result)" : "[r]un"
         let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
         // Prompts are not data: in JSON mode stdout carries only the summary.
-        (json ? FileHandle.standardError : FileHandle.standardOutput).write(prompt)
+        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: prompt)
     }
 
     /// What a typed answer means; nil (after saying what to type) for anything else.
@@ -105,13 +106,13 @@ struct RunPrinter {
 
     /// A message that is not part of the run's output: stderr.
     func problem(_ s: String) {
-        FileHandle.standardError.write(Data((s + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
     }
 
     func summary(_ s: RunSummary, dryRun: Bool) {
         if json {
             let data = (try? JSONEncoder.pretty.encode(s)) ?? Data()
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
             return
         }
         func count(_ st: CellOutcome.Status) -> Int { s.cells.filter { $0.status == st }.count }

@@ -80,7 +80,7 @@ public struct PlaybookValidation {
             }
             guard let v = spec.type.parse(commandLine: text) else {
                 problems.append(Diagnostic(where_, "param '\(key)' is \(spec.type.rawValue); '\(text)' is not",
-                                           hint: "give a \(spec.type.rawValue) value"))
+                                           hint: "give \(["int", "object", "any"].contains(spec.type.rawValue) ? "an" : "a") \(spec.type.rawValue) value"))
                 continue
             }
             params[key] = v

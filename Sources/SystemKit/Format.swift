@@ -40,8 +40,12 @@ public enum Format {
         return lines.joined(separator: "\n")
     }
 
-    /// Whether to colour: a terminal and no NO_COLOR.
-    public static let useColor: Bool = isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    /// Whether to colour: stdout is a terminal that understands escapes (not TERM=dumb), and NO_COLOR is not set.
+    public static let useColor: Bool = shouldColor(terminal: isatty(1) == 1, environment: ProcessInfo.processInfo.environment)
+
+    public static func shouldColor(terminal: Bool, environment: [String: String]) -> Bool {
+        terminal && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+    }
 
     public static func bold(_ s: String) -> String { useColor ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
     public static func dim(_ s: String) -> String { useColor ? "\u{1B}[2m\(s)\u{1B}[0m" : s }

@@ -250,6 +250,12 @@ final class Sandbox: @unchecked Sendable {
     /// Runs `cellbook ARGS --outputs OUTPUTS` to completion (killing it after `timeout` seconds).
     func cellbook(_ args: String..., stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60,
                   withOutputs: Bool = true, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        try await cellbook(args, stdin: stdin, environment: environment, timeout: timeout, withOutputs: withOutputs,
+                           sourceLocation: sourceLocation)
+    }
+
+    func cellbook(_ args: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60,
+                  withOutputs: Bool = true, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
         let running = try start(args, stdin: stdin, environment: environment, withOutputs: withOutputs)
         if let result = await running.wait(timeout: timeout) { return result }
         running.signal(SIGKILL)

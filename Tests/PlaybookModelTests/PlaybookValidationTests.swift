@@ -352,7 +352,7 @@ extension BadInput {
               repeat: 3
             cells: []
             """, set: ["repeat=many"], message: "param 'repeat' is int; 'many' is not", line: 0, column: 0,
-            file: "<command line: --set repeat=many>"),
+            file: "<command line: --set repeat=many>", hint: "give an int value"),
         BadInput(name: "--set without =", yaml: """
             name: demo
             params:
