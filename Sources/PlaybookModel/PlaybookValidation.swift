@@ -144,6 +144,9 @@ public struct PlaybookValidation {
             if !input.type.accepts(value) {
                 problems.append(Diagnostic(location(cell, key), "input '\(key)' of cell '\(cell.id)' must be \(input.type.rawValue), found \(value.typeName)",
                                            hint: input.description))
+            } else if input.mustBePositive, let n = value.doubleValue, !(n > 0) {
+                problems.append(Diagnostic(location(cell, key), "input '\(key)' of cell '\(cell.id)' must be more than 0, found \(value.interpolationText)",
+                                           hint: input.description))
             }
         }
         for input in schema.inputs where input.required && cell.with[input.name] == nil {

@@ -353,6 +353,24 @@ extension BadInput {
             cells: []
             """, set: ["repeat=many"], message: "param 'repeat' is int; 'many' is not", line: 0, column: 0,
             file: "<command line: --set repeat=many>", hint: "give an int value"),
+        BadInput(name: "a timeout of 0", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: sleep 1
+                  timeout: 0
+            """, message: "input 'timeout' of cell 'a' must be more than 0, found 0", line: 7, column: 16),
+        BadInput(name: "a negative timeout", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: sleep 1
+                  timeout: -2.5
+            """, message: "input 'timeout' of cell 'a' must be more than 0, found -2.5", line: 7, column: 16),
         BadInput(name: "--set without =", yaml: """
             name: demo
             params:

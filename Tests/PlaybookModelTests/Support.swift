@@ -14,7 +14,7 @@ let testKinds: [String: KindSchema] = [
             .init("command", .string, required: true, "the command, run with /bin/sh -c"),
             .init("env", .object, "extra environment variables"),
             .init("cwd", .string, "working directory"),
-            .init("timeout", .number, "seconds before the command is stopped"),
+            .init("timeout", .number, positive: true, "seconds before the command is stopped"),
             .init("allow_failure", .bool, "publish a non-zero exit code instead of failing"),
         ],
         outputs: ["stdout", "stderr", "exit_code"], acceptsDeclaredOutputs: true),
