@@ -20,7 +20,7 @@ public struct RunOptions: Sendable {
 
 /// What happened to one cell in a run.
 public struct CellOutcome: Codable, Sendable {
-    public enum Status: String, Codable, Sendable { case ran, cached, failed, interrupted, skipped, wouldRun = "would-run" }
+    public enum Status: String, Codable, Sendable { case ran, cached, failed, interrupted, skipped, wouldRun = "would-run", mayRun = "may-run" }
     public var id: String
     public var title: String
     public var kind: String
@@ -118,7 +118,9 @@ public final class PlaybookRunner: @unchecked Sendable {
 
         var outcomes: [CellOutcome] = []
         var exitCode: Int32 = 0
-        var wouldRun: Set<String> = []
+        // --dry-run: cells that would run, and cells that run only if an upstream cell that
+        // runs publishes values different from those they last read.
+        var wouldRun: Set<String> = [], mayRun: Set<String> = []
         var answered = false  // --step: whether any answer was read
         cellLoop: for (i, cell) in cells.enumerated() {
             guard let range, range.contains(i) else { continue }
@@ -138,9 +140,10 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
             let key = resolved.cacheKey(for: cell, target: config.target)
             let record = state.cells[cell.id]
+            let keyMatches = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
             // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
-            var cached = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
-                && resolved.readCells.isDisjoint(with: wouldRun) && resolved.missing.allSatisfy { !wouldRun.contains($0) }
+            let changingUpstream = resolved.readCells.union(resolved.missing).intersection(wouldRun.union(mayRun)).sorted()
+            var cached = keyMatches && changingUpstream.isEmpty
             var outcome = CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .ran)
 
             if o.step {
@@ -203,10 +206,19 @@ public final class PlaybookRunner: @unchecked Sendable {
                 continue
             }
             if o.dryRun {
-                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record,
-                              missing: resolved.missing + resolved.readCells.intersection(wouldRun).sorted())
-                wouldRun.insert(cell.id)
-                outcome.status = .wouldRun
+                let names = changingUpstream.map { "'\($0)'" }.joined(separator: ", ")
+                let why: String
+                if keyMatches && record?.releasedBy == nil && !changingUpstream.isEmpty {
+                    // Its own inputs are unchanged: it runs only if what it reads changes.
+                    why = "may run (if \(names) publish\(changingUpstream.count == 1 ? "es" : "") new values)"
+                    mayRun.insert(cell.id)
+                    outcome.status = .mayRun
+                } else {
+                    why = "would run (" + Self.dryRunReason(o, record: record, missing: resolved.missing, names: names) + ")"
+                    wouldRun.insert(cell.id)
+                    outcome.status = .wouldRun
+                }
+                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, status: why)
                 outcome.inputs = resolved.redacted
                 outcomes.append(outcome)
                 continue
@@ -298,6 +310,20 @@ public final class PlaybookRunner: @unchecked Sendable {
                                  elapsedSeconds: Date().timeIntervalSince(started), exitCode: exitCode)
         printer.summary(summary, dryRun: o.dryRun)
         return summary
+    }
+
+    /// Why a dry run predicts that a cell runs.
+    static func dryRunReason(_ o: RunOptions, record: CellRecord?, missing: [String], names: String) -> String {
+        if o.force { return "--force" }
+        if o.noCache { return "--no-cache" }
+        if !missing.isEmpty { return "after \(missing.map { "'\($0)'" }.joined(separator: ", ")), which would run first" }
+        guard let record else { return "it has not run yet" }
+        if let by = record.releasedBy, record.status == .ok { return "released by '\(by)'" }
+        switch record.status {
+        case .ok: return names.isEmpty ? "inputs changed since the cached run" : "inputs changed since the cached run; it reads \(names)"
+        case .failed: return "its last run failed"
+        case .interrupted, .running: return "its last run did not finish"
+        }
     }
 
     enum PromptInput: Sendable { case line(String), endOfInput, interrupted }

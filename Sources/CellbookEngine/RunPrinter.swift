@@ -58,12 +58,8 @@ struct RunPrinter {
         }
     }
 
-    func dryRun(_ cell: CellSpec, index: Int, total: Int, inputs: [String: Value], record: CellRecord?, missing: [String]) {
-        var why = "would run"
-        if !missing.isEmpty { why += " (after \(missing.joined(separator: ", ")))" }
-        else if record?.status == .ok { why += " (inputs changed since the cached run)" }
-        else if let r = record { why += " (last run: \(r.status.rawValue))" }
-        rule(cell, index: index, total: total, status: Format.yellow(why))
+    func dryRun(_ cell: CellSpec, index: Int, total: Int, inputs: [String: Value], status: String) {
+        rule(cell, index: index, total: total, status: Format.yellow(status))
         for (k, v) in inputs.sorted(by: { $0.key < $1.key }) {
             emit("  \(k): \(v.interpolationText)")
         }
@@ -118,7 +114,9 @@ struct RunPrinter {
         func count(_ st: CellOutcome.Status) -> Int { s.cells.filter { $0.status == st }.count }
         var parts = ["\(s.cells.count) cell\(s.cells.count == 1 ? "" : "s")"]
         if dryRun {
-            parts += ["\(count(.wouldRun)) would run", "\(count(.cached)) cached"]
+            parts.append("\(count(.wouldRun)) would run")
+            if count(.mayRun) > 0 { parts.append("\(count(.mayRun)) may run") }
+            parts.append("\(count(.cached)) cached")
         } else {
             parts += ["\(count(.ran)) ran", "\(count(.cached)) cached"]
             if count(.skipped) > 0 { parts.append("\(count(.skipped)) skipped") }
