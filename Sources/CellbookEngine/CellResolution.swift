@@ -22,8 +22,8 @@ public struct ResolvedInputs: Sendable {
     }
 
     /// The cache key: SHA-256 over the kind, the redacted inputs, the declared outputs, the
-    /// target and the upstream values read.
-    public func cacheKey(for cell: CellSpec, target: TargetSpec) -> String {
+    /// target, the upstream values read and the declared dependencies (`depends_on`) as they are now.
+    public func cacheKey(for cell: CellSpec, target: TargetSpec, dependencies: DependencySnapshot? = nil) -> String {
         var material: [String: Value] = [
             "format": "cellbook-cache-1",
             "kind": .string(cell.kind),
@@ -36,6 +36,7 @@ public struct ResolvedInputs: Sendable {
         // must make the cell run again to publish it. (Absent when none are declared, so
         // cells without them keep the keys they had.)
         if !cell.outputs.isEmpty { material["outputs"] = .array(cell.outputs.sorted().map(Value.string)) }
+        if let dependencies { material["depends_on"] = dependencies.keyMaterial }
         return SHA256Digest.hex((try? Value.object(material).canonicalJSON()) ?? "")
     }
 }

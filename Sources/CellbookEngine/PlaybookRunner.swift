@@ -138,7 +138,8 @@ public final class PlaybookRunner: @unchecked Sendable {
                 outcomes.append(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
                 continue
             }
-            let key = resolved.cacheKey(for: cell, target: config.target)
+            let snapshot = cell.dependsOn.isEmpty ? nil : DependencySnapshot.take(cell.dependsOn, environment: environment)
+            let key = resolved.cacheKey(for: cell, target: config.target, dependencies: snapshot)
             let record = state.cells[cell.id]
             let keyMatches = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
             // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
@@ -214,7 +215,8 @@ public final class PlaybookRunner: @unchecked Sendable {
                     mayRun.insert(cell.id)
                     outcome.status = .mayRun
                 } else {
-                    why = "would run (" + Self.dryRunReason(o, record: record, missing: resolved.missing, names: names) + ")"
+                    let changed = snapshot.map { $0.changes(since: record?.dependsOn ?? DependencySnapshot()) } ?? []
+                    why = "would run (" + Self.dryRunReason(o, record: record, missing: resolved.missing, names: names, changed: changed) + ")"
                     wouldRun.insert(cell.id)
                     outcome.status = .wouldRun
                 }
@@ -230,7 +232,7 @@ public final class PlaybookRunner: @unchecked Sendable {
             let cellStarted = Date()
             var running = CellRecord(status: .running, kind: cell.kind, cacheKey: key, inputs: resolved.redacted, reads: resolved.reads,
                                      outputs: [:], startedAt: cellStarted, finishedAt: nil, durationSeconds: nil, error: nil,
-                                     pid: getpid())
+                                     pid: getpid(), dependsOn: snapshot)
             let workDirectory = scratch.map { "\($0)/\(cell.id)" } ?? store.cellDirectory(cell.id)
             do {
                 try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
@@ -313,13 +315,14 @@ public final class PlaybookRunner: @unchecked Sendable {
     }
 
     /// Why a dry run predicts that a cell runs.
-    static func dryRunReason(_ o: RunOptions, record: CellRecord?, missing: [String], names: String) -> String {
+    static func dryRunReason(_ o: RunOptions, record: CellRecord?, missing: [String], names: String, changed: [String] = []) -> String {
         if o.force { return "--force" }
         if o.noCache { return "--no-cache" }
         if !missing.isEmpty { return "after \(missing.map { "'\($0)'" }.joined(separator: ", ")), which would run first" }
         guard let record else { return "it has not run yet" }
         if let by = record.releasedBy, record.status == .ok { return "released by '\(by)'" }
         switch record.status {
+        case .ok where !changed.isEmpty: return changed.joined(separator: ", ")
         case .ok: return names.isEmpty ? "inputs changed since the cached run" : "inputs changed since the cached run; it reads \(names)"
         case .failed: return "its last run failed"
         case .interrupted, .running: return "its last run did not finish"

@@ -30,9 +30,12 @@ public struct CellRecord: Codable, Sendable, Equatable {
     /// as a record, but no longer describe something running.
     public var releasedBy: String?
     public var releasedAt: Date?
+    /// The declared files and environment variables as they were when the cell ran.
+    public var dependsOn: DependencySnapshot? = nil
 
     enum CodingKeys: String, CodingKey {
         case status, kind, inputs, reads, outputs, error, pid
+        case dependsOn = "depends_on"
         case releasedBy = "released_by"
         case releasedAt = "released_at"
         case cacheKey = "cache_key"

@@ -252,7 +252,8 @@ public struct PlaybookParser {
     static let paramKeys = ["type", "default", "description"]
     static let secretKeys = ["env", "description", "targets"]
     static let targetKeys = ["description", "settings"]
-    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs"]
+    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs", "depends_on"]
+    static let dependencyKeys = ["files", "env"]
 
     private mutating func playbook(_ root: Node) -> Playbook? {
         guard let pairs = mapping(root, what: "the playbook", allowed: Self.topKeys) else { return nil }
@@ -447,6 +448,8 @@ public struct PlaybookParser {
                     }
                 case "outputs":
                     cell.outputs = outputNames(v)
+                case "depends_on":
+                    cell.dependsOn = dependencies(v, cell: cell.id)
                 default: break
                 }
             }
@@ -456,6 +459,39 @@ public struct PlaybookParser {
             out.append(cell)
         }
         return out
+    }
+
+    /// `depends_on: {files: [...], env: [...]}`; either list may be a single string.
+    private mutating func dependencies(_ node: Node, cell: String) -> CellDependencies {
+        var deps = CellDependencies(location: location(node))
+        guard let fields = mapping(node, what: "depends_on", allowed: Self.dependencyKeys) else { return deps }
+        for (key, _, v) in fields {
+            let items: [Node]
+            switch v {
+            case .sequence(let seq): items = Array(seq)
+            case .scalar: items = [v]
+            default:
+                error(v, "depends_on.\(key) must be a list of \(key == "files" ? "paths or patterns" : "variable names")")
+                continue
+            }
+            for item in items {
+                guard let text = string(item, what: key == "files" ? "a file path or pattern" : "an environment variable name") else { continue }
+                if key == "files" {
+                    if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                        error(item, "an empty path in depends_on.files of cell '\(cell)'")
+                    } else {
+                        deps.files.append(text)
+                    }
+                } else {
+                    if text.isEmpty || text.contains("=") || text.contains(where: \.isWhitespace) {
+                        error(item, "'\(text)' is not an environment variable name (depends_on.env of cell '\(cell)')")
+                    } else {
+                        deps.env.append(text)
+                    }
+                }
+            }
+        }
+        return deps
     }
 
     private mutating func outputNames(_ node: Node) -> [String] {

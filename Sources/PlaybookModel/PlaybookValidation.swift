@@ -122,6 +122,14 @@ public struct PlaybookValidation {
                                            hint: "its outputs are: \(schema.outputs.joined(separator: ", "))"))
             }
             problems += checkReferences(cell, index: index, pb, target: target, params: params, secretValues: secretValues)
+            // Secrets never enter a cache key, not even as a digest that could be guessed at.
+            for name in cell.dependsOn.env {
+                if let secret = pb.secrets.first(where: { $0.env == name }) {
+                    problems.append(Diagnostic(cell.dependsOn.location ?? cell.location,
+                        "cell '\(cell.id)' depends on environment variable \(name), which holds secret '\(secret.name)'",
+                        hint: "secrets are never hashed into the cache; use {{ secrets.\(secret.name) }} under `with`, and --force when it changes"))
+                }
+            }
         }
         let config = RunConfiguration(playbook: pb, target: target, params: params, secretValues: secretValues)
         return (config, problems)

@@ -192,4 +192,25 @@ struct PlaybookParserTests {
         #expect(withSecret.secretValues == ["DEMO_TOKEN": "token-value"])
         #expect(withSecret.params == ["greeting": "Hi", "repeat": 5])
     }
+
+    @Test("depends_on lists files (or one) and environment variables")
+    func dependsOn() throws {
+        let pb = try parseClean("""
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: cat input.txt
+                depends_on:
+                  files: input.txt
+                  env: [LANG, MODE]
+              - id: b
+                kind: note
+            """)
+        #expect(pb.cells[0].dependsOn.files == ["input.txt"])
+        #expect(pb.cells[0].dependsOn.env == ["LANG", "MODE"])
+        #expect(pb.cells[0].dependsOn.location?.line == 8)
+        #expect(pb.cells[1].dependsOn.isEmpty)
+    }
 }

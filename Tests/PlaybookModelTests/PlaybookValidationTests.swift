@@ -371,6 +371,41 @@ extension BadInput {
                   command: sleep 1
                   timeout: -2.5
             """, message: "input 'timeout' of cell 'a' must be more than 0, found -2.5", line: 7, column: 16),
+        BadInput(name: "depends_on with an unknown key", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: cat input.txt
+                depends_on:
+                  file: [input.txt]
+            """, message: "unknown key 'file' in depends_on", line: 8, column: 7, hint: "did you mean 'files'?"),
+        BadInput(name: "depends_on on a secret's variable", yaml: """
+            name: demo
+            secrets:
+              TOKEN:
+                env: DEMO_TOKEN
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: "true"
+                depends_on:
+                  env: [DEMO_TOKEN]
+            """, environment: ["DEMO_TOKEN": "long-enough"],
+            message: "cell 'a' depends on environment variable DEMO_TOKEN, which holds secret 'TOKEN'", line: 11, column: 7,
+            hint: "never hashed into the cache"),
+        BadInput(name: "depends_on.env that is not a variable name", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: "true"
+                depends_on:
+                  env: ["A=1"]
+            """, message: "'A=1' is not an environment variable name (depends_on.env of cell 'a')", line: 8, column: 13),
         BadInput(name: "--set without =", yaml: """
             name: demo
             params:
