@@ -103,6 +103,18 @@ struct ShellCellTests {
         #expect(log.hasPrefix("line 0 of filler text\n") && log.contains("line 29999 of filler text"))
     }
 
+    @Test("{{ ... | quote }} passes a value with quotes, $ and ; to the command as one word")
+    func quotedTemplate() async throws {
+        let (summary, state, _) = try await runShell("""
+              - id: say
+                kind: shell
+                with:
+                  command: "printf '%s' {{ params.message | quote }}"
+            """, params: "params:\n  message: \"it's $HOME; echo injected\"\n")
+        #expect(summary.exitCode == 0)
+        #expect(state.cells["say"]?.outputs["stdout"] == "it's $HOME; echo injected")
+    }
+
     @Test("the tail cuts at a character boundary and, when near, at a line start")
     func tailBoundaries() {
         let small = "short"
