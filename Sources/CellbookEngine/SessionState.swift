@@ -133,8 +133,16 @@ public struct StateStore: Sendable {
     public func logPath(_ id: String) -> String { "\(cellDirectory(id))/log.txt" }
 
     public func load(playbook: String, target: String) throws -> SessionState {
-        guard let data = FileManager.default.contents(atPath: statePath) else {
+        // No file: a fresh session. A file that cannot be read (permissions, a folder in its
+        // place) is not the same thing: replacing it would throw away someone's state.
+        guard FileManager.default.fileExists(atPath: statePath) else {
             return SessionState(playbook: playbook, target: target)
+        }
+        let data: Data
+        do {
+            data = try FileBytes.read(statePath, what: "the state file")
+        } catch {
+            throw EngineError.environment("\(error)")
         }
         do {
             let d = JSONDecoder()

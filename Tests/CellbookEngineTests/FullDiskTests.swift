@@ -67,4 +67,19 @@ struct FullDiskTests {
         #expect(statuses.first == "small:cached")
         #expect(["flood:failed", "flood:interrupted"].contains(statuses.last ?? ""), "\(statuses)")
     }
+
+    @Test("a read-only outputs folder is a clear environment error (exit 2), before anything runs",
+          .enabled(if: canMountTmpfs, "needs root to mount a read-only tmpfs"))
+    func readOnlyOutputs() async throws {
+        let box = try Sandbox()
+        try FileManager.default.createDirectory(atPath: box.outputs, withIntermediateDirectories: true)
+        #expect(mount("tmpfs", box.outputs, "tmpfs", UInt(MS_RDONLY), "size=64k") == 0)
+        defer { umount2(box.outputs, Int32(MNT_DETACH)) }
+        let pb = try box.playbook(flowPlaybook)
+        let run = try await box.cellbook("run", pb)
+        #expect(run.code == 2, "\(run)")
+        #expect(run.stderr.contains("cannot create the folder \(box.outputs)/flow/default: Read-only file system"), "\(run)")
+        #expect(!run.stderr.contains("Domain"))
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+    }
 }

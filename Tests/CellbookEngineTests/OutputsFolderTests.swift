@@ -110,4 +110,18 @@ struct OutputsFolderTests {
         #expect(ran.stdout.contains("Reset cell 'greet'."), "\(ran)")
         #expect(!box.exists("\(box.outputs)/flow/default/cells/greet"))
     }
+
+    @Test("a state file that cannot be read is an environment error (exit 2), not a fresh session that replaces it")
+    func unreadableState() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        // A folder where state.json should be: unreadable as a file, even for root.
+        try FileManager.default.createDirectory(atPath: "\(box.outputs)/flow/default/state.json", withIntermediateDirectories: true)
+        for command in ["run", "list", "state"] {
+            let result = try await box.cellbook(command, pb)
+            #expect(result.code == 2, "\(command): \(result)")
+            #expect(result.stderr.contains("cannot read the state file \(box.outputs)/flow/default/state.json: Is a directory"), "\(result)")
+        }
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+    }
 }
