@@ -335,10 +335,15 @@ public final class PlaybookRunner: @unchecked Sendable {
     /// thread is left blocked; the run is ending), so Ctrl-C never waits for a key.
     static func readAnswer(_ read: @escaping @Sendable () -> String?, trap: SignalTrap) async -> PromptInput {
         if trap.stopRequested { return .interrupted }
-        let once = OnceFlag()
+        let answered = Locked(false)
         let input = await withCheckedContinuation { (continuation: CheckedContinuation<PromptInput, Never>) in
             let finish: @Sendable (PromptInput) -> Void = { input in
-                if once.claim() { continuation.resume(returning: input) }
+                // The reader and a signal race: the first one resumes, exactly once.
+                let first = answered.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: input) }
             }
             trap.arm(onFirst: { finish(.interrupted) }, onForce: { finish(.interrupted) })
             // A signal that came between the check above and arming.
@@ -387,19 +392,5 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
         }
         return result
-    }
-}
-
-/// True for the first caller only: resumes a continuation exactly once from racing threads.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-
-    func claim() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        return true
     }
 }

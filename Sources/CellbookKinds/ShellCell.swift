@@ -33,20 +33,20 @@ public struct ShellCell: CellKind {
         }
         var env = context.environment
         for (k, v) in context.inputs["env"]?.objectValue ?? [:] { env[k] = v.interpolationText }
-        let collected = OutputCollector()
+        let out = Locked(Data()), err = Locked(Data())
         let console = context.console
         let exit = try await ChildProcess.run(
             ["/bin/sh", "-c", command], environment: env, directory: context.string("cwd"),
             timeout: timeout,
             onStdout: { data in
-                collected.appendOut(data)
+                out.withLock { $0.append(data) }
                 console.write(bytes: data)
             },
             onStderr: { data in
-                collected.appendErr(data)
+                err.withLock { $0.append(data) }
                 console.write(bytes: data)
             })
-        let stdout = collected.stdout, stderr = collected.stderr
+        let stdout = String(decoding: out.current, as: UTF8.self), stderr = String(decoding: err.current, as: UTF8.self)
         if exit.status != 0 || exit.signal != nil || exit.timedOut {
             if !(context.bool("allow_failure") ?? false) || exit.timedOut {
                 let tail = stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
@@ -133,13 +133,4 @@ public struct ShellCell: CellKind {
             return trimmed.prefix(1).lowercased() + trimmed.dropFirst()
         }
     }
-}
-
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
-    func appendOut(_ d: Data) { lock.lock(); out.append(d); lock.unlock() }
-    func appendErr(_ d: Data) { lock.lock(); err.append(d); lock.unlock() }
-    var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
-    var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
 }
