@@ -24,7 +24,8 @@ public enum Format {
         return f.string(from: d)
     }
 
-    /// A plain text table; the first row is the header.
+    /// A plain text table; the first row is the header, then a rule of dashes. Columns are two
+    /// spaces apart; lines lose trailing spaces only (an empty first cell keeps its place).
     public static func table(_ rows: [[String]], alignRight: Set<Int> = []) -> String {
         guard let header = rows.first else { return "" }
         var widths = Array(repeating: 0, count: header.count)
@@ -33,7 +34,7 @@ public enum Format {
             r.enumerated().map { i, c in
                 let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
                 return alignRight.contains(i) ? pad + c : c + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "  ").trailingSpacesRemoved
         }
         var lines = [render(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         lines += rows.dropFirst().map(render)
@@ -52,4 +53,13 @@ public enum Format {
     public static func green(_ s: String) -> String { useColor ? "\u{1B}[32m\(s)\u{1B}[0m" : s }
     public static func red(_ s: String) -> String { useColor ? "\u{1B}[31m\(s)\u{1B}[0m" : s }
     public static func yellow(_ s: String) -> String { useColor ? "\u{1B}[33m\(s)\u{1B}[0m" : s }
+}
+
+extension String {
+    /// The text without spaces at its end.
+    public var trailingSpacesRemoved: String {
+        var text = self
+        while text.hasSuffix(" ") { text.removeLast() }
+        return text
+    }
 }

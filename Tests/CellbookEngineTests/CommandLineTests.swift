@@ -66,4 +66,12 @@ struct CommandLineTests {
         #expect(!Format.shouldColor(terminal: true, environment: ["TERM": "xterm", "NO_COLOR": "1"]))
         #expect(!Format.shouldColor(terminal: false, environment: ["TERM": "xterm"]))
     }
+
+    @Test("tables keep columns aligned: an empty or right-aligned first cell keeps its place")
+    func tableAlignment() {
+        let text = Format.table([["#", "cell"], ["9", "a"], ["10", "b"]], alignRight: [0])
+        #expect(text == " #  cell\n--  ----\n 9  a\n10  b")
+        let marked = Format.table([["", "name"], ["*", "x"], ["", "y"]])
+        #expect(marked.split(separator: "\n").last == "   y", "\(marked)")
+    }
 }
