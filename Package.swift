@@ -39,15 +39,15 @@ let package = Package(
         // JSON values that keep key order (request bodies, records, llmperf's files).
         .target(name: "CellbookJSON"),
         // HTTP over libcurl, wrapped once in async Swift; the server-sent-events framer.
-        .target(name: "CellbookHTTP", dependencies: ["CCurlShim"]),
+        .target(name: "CellbookHTTP", dependencies: ["CCurlShim", "SystemKit"]),
         // The serving layer: the ServingTarget protocol every target implements, its typed
         // results, and the one chat-stream path (messages in, timed chunks out) that the chat
         // cell and the load generator share.
-        .target(name: "ServingKit", dependencies: ["CellbookHTTP", "CellbookJSON", "PlaybookModel"]),
+        .target(name: "ServingKit", dependencies: ["CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
         // Will this model fit this instance: catalog, memory estimate, verdicts.
         .target(name: "HardwareFit", dependencies: ["SystemKit"], resources: [.copy("Resources/instances.json")]),
         // llmperf-compatible load generation and metrics.
-        .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON"], resources: [.copy("Resources/sonnets.txt")]),
+        .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit"], resources: [.copy("Resources/sonnets.txt")]),
         // The local target and its runtime: a llama.cpp server managed like a container image.
         .target(name: "LocalRuntime", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
         // The sagemaker target: the tutorial on real SageMaker through AWSServices.
@@ -70,7 +70,7 @@ let package = Package(
             "LoadBench", "ServingKit", "SageMakerServing", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON",
         ], path: "scripts/bench/driver"),
 
-        .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel", "CellbookKinds"]),
+        .testTarget(name: "PlaybookModelTests", dependencies: ["PlaybookModel"]),
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
         .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP", "ServingKit"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "SystemKit"], resources: [.copy("Fixtures")]),

@@ -30,7 +30,10 @@ public struct Cellbook: AsyncParsableCommand {
     public init() {}
 
     /// Runs the command line with cellbook's exit codes: usage errors are 2, not ArgumentParser's 64.
+    /// Help and the version go to stdout (they are what was asked for); errors go to stderr,
+    /// and with `--format json` also to stdout as a JSON object, so stdout is never empty.
     public static func runMain() async -> Never {
+        let json = wantsJSON(Array(CommandLine.arguments.dropFirst()))
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
@@ -40,23 +43,64 @@ public struct Cellbook: AsyncParsableCommand {
             }
             Foundation.exit(0)
         } catch let e as PlaybookError {
-            FileHandle.standardError.write(Data((e.description + "\n").utf8))
-            Foundation.exit(2)
+            fail(e.description, code: 2, json: json, problems: e.diagnostics, more: e.omitted)
         } catch let e as EngineError {
-            FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
-            Foundation.exit(e.exitCode)
+            fail("error: \(e)", code: e.exitCode, json: json)
         } catch let e as SystemError {
-            FileHandle.standardError.write(Data(("error: \(e)\n").utf8))
-            if case .locked = e { Foundation.exit(2) }
-            Foundation.exit(1)
+            // A lock held by another run, a folder that cannot be created or written: the
+            // machine's state, not a failed cell.
+            fail("error: \(e)", code: 2, json: json)
+        } catch let e where e is CocoaError || (e as NSError).domain == NSPOSIXErrorDomain {
+            fail("error: \(SystemError.describe(e))", code: 2, json: json)
+        } catch let e as ExitCode {
+            // The command already said why (a failed cell, a JSON report).
+            Foundation.exit(e.rawValue)
         } catch {
             let code = exitCode(for: error).rawValue
             let message = fullMessage(for: error)
-            if !message.isEmpty {
-                FileHandle.standardError.write(Data((message + "\n").utf8))
+            if code == 0 {
+                if !message.isEmpty { write(message + "\n", to: FileHandle.standardOutput) }
+                Foundation.exit(0)
             }
-            Foundation.exit(code == ExitCode.validationFailure.rawValue ? 2 : code)
+            fail(message, code: code == ExitCode.validationFailure.rawValue ? 2 : code, json: json)
         }
+    }
+
+    /// Whether the command line asks for JSON output (read before parsing, so that parse errors honour it too).
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        for (i, a) in arguments.enumerated() {
+            if a == "--format=json" { return true }
+            if a == "--format", i + 1 < arguments.count, arguments[i + 1] == "json" { return true }
+        }
+        return false
+    }
+
+    /// An error's report on stdout with --format json.
+    struct ErrorReport: Encodable {
+        var error: String
+        var exitCode: Int32
+        var problems: [Diagnostic]?
+        var moreProblems: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case error, problems
+            case exitCode = "exit_code"
+            case moreProblems = "more_problems"
+        }
+    }
+
+    private static func fail(_ message: String, code: Int32, json: Bool, problems: [Diagnostic]? = nil, more: Int = 0) -> Never {
+        if !message.isEmpty { write(message + "\n", to: FileHandle.standardError) }
+        if json {
+            let first = problems == nil ? message.replacingOccurrences(of: "error: ", with: "", options: .anchored) : "the playbook has problems"
+            let report = ErrorReport(error: first, exitCode: code, problems: problems, moreProblems: more > 0 ? more : nil)
+            if let data = try? JSONEncoder.pretty.encode(report) { write(String(decoding: data, as: UTF8.self) + "\n", to: FileHandle.standardOutput) }
+        }
+        Foundation.exit(code)
+    }
+
+    private static func write(_ text: String, to handle: FileHandle) {
+        try? handle.write(contentsOf: Data(text.utf8))
     }
 }
 
@@ -80,7 +124,20 @@ struct PlaybookOptions: ParsableArguments {
 
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    var outputsRoot: String { outputs ?? environment["CELLBOOK_OUTPUTS"] ?? "outputs" }
+    /// The outputs folder: --outputs, else $CELLBOOK_OUTPUTS, else ./outputs. Empty is an input
+    /// error (it would put state at the file-system root), and so is a path that is not a folder.
+    func outputsRoot() throws -> String {
+        let (root, origin) = outputs.map { ($0, "--outputs") } ?? environment["CELLBOOK_OUTPUTS"].map { ($0, "CELLBOOK_OUTPUTS") } ?? ("outputs", "")
+        if root.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw EngineError.usage("\(origin) is empty: give the folder for cellbook's state, for example --outputs outputs")
+        }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
+            throw EngineError.environment("the outputs folder \(root) (from \(origin.isEmpty ? "the default" : origin)) is not a folder\n"
+                + "    hint: give a folder cellbook may write, for example --outputs outputs")
+        }
+        return root
+    }
 
     /// Where runtimes and downloads are kept: outside the repository, reused across runs.
     var cacheDirectory: String {
@@ -107,7 +164,7 @@ struct PlaybookOptions: ParsableArguments {
 
 func printJSON<T: Encodable>(_ value: T) throws {
     let data = try JSONEncoder.pretty.encode(value)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
 }
 
 import CellbookKinds

@@ -27,7 +27,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
-        let runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: options.outputsRoot,
+        let runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: try options.outputsRoot(),
                                     cacheDirectory: options.cacheDirectory, environment: options.environment)
         var o = RunOptions()
         o.only = only

@@ -15,13 +15,25 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let d = try SessionInspector(config: config, outputsRoot: options.outputsRoot).detail(cell)
+        let d = try SessionInspector(config: config, outputsRoot: try options.outputsRoot()).detail(cell)
         if format == .json { return try printJSON(d) }
         print(Format.bold("\(d.id) · \(d.title)") + "  (kind \(d.kind), \(d.status.rawValue))")
         if let s = d.startedAt { print("ran:        \(Format.timestamp(s))" + (d.durationSeconds.map { ", took \(Format.duration($0))" } ?? "")) }
-        print("cache key:  \(d.cacheKey ?? "-")" + (d.cacheKey != nil && d.cacheKey != d.currentCacheKey ? "  (inputs changed since: stale)" : ""))
+        let stale = d.cacheKey != nil && d.cacheKey != d.currentCacheKey
+        let why = d.dependencyChanges.isEmpty ? "its inputs changed since it ran" : d.dependencyChanges.joined(separator: ", ")
+        print("cache key:  \(d.cacheKey ?? "-")" + (stale ? "  (stale: \(why))" : ""))
         section("inputs", d.inputs)
         if !d.reads.isEmpty { section("upstream values read", d.reads) }
+        if let deps = d.dependsOn {
+            print("\ndepends on (as when it ran):")
+            for (pattern, files) in deps.files.sorted(by: { $0.key < $1.key }) {
+                print("  \(pattern): " + (files.isEmpty ? "no file" : files.sorted(by: { $0.key < $1.key })
+                    .map { "\($0.key) (sha256 \($0.value.prefix(12)))" }.joined(separator: ", ")))
+            }
+            for (name, digest) in deps.env.sorted(by: { $0.key < $1.key }) {
+                print("  $\(name): " + (digest == "unset" ? "unset" : "set (sha256 \(digest.prefix(12)))"))
+            }
+        }
         section("outputs", d.outputs)
         if let e = d.error { print("\nerror:\n  \(e.replacingOccurrences(of: "\n", with: "\n  "))") }
         print("\nlog (\(d.logPath)):")

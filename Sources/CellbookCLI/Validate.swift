@@ -17,6 +17,13 @@ struct Validate: AsyncParsableCommand {
         var target: String?
         var cells: Int?
         var problems: [Diagnostic]
+        /// Problems found beyond those listed.
+        var moreProblems: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case valid, playbook, target, cells, problems
+            case moreProblems = "more_problems"
+        }
     }
 
     func run() async throws {
@@ -26,10 +33,12 @@ struct Validate: AsyncParsableCommand {
                 try printJSON(Report(valid: true, playbook: options.playbookPath, target: config.target.name,
                                      cells: config.playbook.cells.count, problems: []))
             } else {
-                print("\(options.playbookPath): valid (\(config.playbook.cells.count) cells, target \(config.target.name))")
+                let n = config.playbook.cells.count
+                print("\(options.playbookPath): valid (\(n) cell\(n == 1 ? "" : "s"), target \(config.target.name))")
             }
         } catch let e as PlaybookError where format == .json {
-            try printJSON(Report(valid: false, playbook: options.playbookPath, target: options.target, cells: nil, problems: e.diagnostics))
+            try printJSON(Report(valid: false, playbook: options.playbookPath, target: options.target, cells: nil, problems: e.diagnostics,
+                                 moreProblems: e.omitted > 0 ? e.omitted : nil))
             throw ExitCode(2)
         }
     }

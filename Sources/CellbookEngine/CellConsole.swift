@@ -6,7 +6,11 @@ import Foundation
 public final class CellConsole: @unchecked Sendable {
     private let lock = NSLock()
     private let redactor: Redactor
-    private let log: FileHandle?
+    /// The cell's log file, or -1 (none, or a write failed).
+    private var logFD: Int32 = -1
+    private let logPath: String?
+    /// The first write to the log that failed, in words: the runner fails the cell with it.
+    private var logFailure: String?
     private let echo: Bool
     private let out: FileHandle
     private let isTTY: Bool
@@ -20,13 +24,48 @@ public final class CellConsole: @unchecked Sendable {
         self.redactor = redactor
         self.echo = echo
         out = toStandardError ? FileHandle.standardError : FileHandle.standardOutput
-        isTTY = isatty(toStandardError ? 2 : 1) == 1
+        // Progress drawn in place needs a terminal that understands escapes.
+        isTTY = isatty(toStandardError ? 2 : 1) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+        self.logPath = logPath
         if let logPath {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            log = FileHandle(forWritingAtPath: logPath)
-        } else {
-            log = nil
+            logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if logFD < 0 { logFailure = "cannot write the cell's log \(logPath): \(String(cString: strerror(errno)))" }
         }
+    }
+
+    /// Why the cell's log could not be written (a full disk, say), or nil when all went well.
+    public var failure: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return logFailure
+    }
+
+    /// Appends to the log; the first failure is remembered and ends logging (the terminal
+    /// still shows everything). Never traps, unlike FileHandle.write on a full disk.
+    private func logLocked(_ text: String) {
+        guard logFD >= 0, !text.isEmpty else { return }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(logFD, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                failLogLocked(n < 0 ? errno : ENOSPC)
+                return
+            }
+            offset += n
+        }
+    }
+
+    private func failLogLocked(_ code: Int32) {
+        if logFailure == nil { logFailure = "cannot write the cell's log \(logPath ?? "?"): \(String(cString: strerror(code)))" }
+        Foundation.close(logFD)
+        logFD = -1
+    }
+
+    /// Writes to the terminal; a closed or full terminal stream must not crash the run.
+    private func show(_ text: String) {
+        try? out.write(contentsOf: Data(text.utf8))
     }
 
     /// Text not yet shown because a secret may continue in the next write.
@@ -65,9 +104,10 @@ public final class CellConsole: @unchecked Sendable {
             clean = text
         } else {
             // Mask, then hold back a tail that could be the start of a secret split across writes
-            // (secrets hold no newline, so nothing before the last newline needs holding).
+            // (unless a secret holds a line break, nothing before the last one needs holding).
             let masked = redactor.redact(heldBack + text)
-            let tailStart = masked.lastIndex(of: "\n").map { masked.index(after: $0) } ?? masked.startIndex
+            let lastBreak = redactor.spansLines ? nil : masked.lastIndex(of: "\n")
+            let tailStart = lastBreak.map { masked.index(after: $0) } ?? masked.startIndex
             let hold = min(masked.distance(from: tailStart, to: masked.endIndex), redactor.longest - 1)
             clean = String(masked.dropLast(hold))
             heldBack = String(masked.suffix(hold))
@@ -84,8 +124,8 @@ public final class CellConsole: @unchecked Sendable {
             shown.append(ch)
             atLineStart = ch == "\n"
         }
-        if echo { out.write(Data(shown.utf8)) }
-        log?.write(Data(clean.utf8))
+        if echo { show(shown) }
+        logLocked(clean)
     }
 
     /// Writes one line.
@@ -104,26 +144,26 @@ public final class CellConsole: @unchecked Sendable {
         let now = ProcessInfo.processInfo.systemUptime
         if final {
             clearProgressLocked()
-            if echo { out.write(Data((indent + clean + "\n").utf8)) }
-            log?.write(Data((clean + "\n").utf8))
+            if echo { show(indent + clean + "\n") }
+            logLocked(clean + "\n")
             lastProgressLine = ""
             return
         }
         lastProgressLine = clean
         guard echo else { return }
         if isTTY {
-            out.write(Data(("\r\u{1B}[2K" + indent + clean).utf8))
+            show("\r\u{1B}[2K" + indent + clean)
             progressShown = true
         } else if now - lastProgressPrint >= 15 {
             // Logs and CI: a line every few seconds, not a flood.
-            out.write(Data((indent + clean + "\n").utf8))
+            show(indent + clean + "\n")
             lastProgressPrint = now
         }
     }
 
     private func clearProgressLocked() {
         if progressShown && echo {
-            out.write(Data("\r\u{1B}[2K".utf8))
+            show("\r\u{1B}[2K")
             progressShown = false
         }
     }
@@ -142,11 +182,17 @@ public final class CellConsole: @unchecked Sendable {
         }
         clearProgressLocked()
         if !atLineStart {
-            if echo { out.write(Data("\n".utf8)) }
-            log?.write(Data("\n".utf8))
+            if echo { show("\n") }
+            logLocked("\n")
             atLineStart = true
         }
-        try? log?.synchronize()
-        try? log?.close()
+        if logFD >= 0 {
+            // A full disk can surface only when the data reaches it.
+            if fsync(logFD) != 0 && errno != EINVAL { failLogLocked(errno) }
+            if logFD >= 0 && Foundation.close(logFD) != 0 && logFailure == nil {
+                logFailure = "cannot write the cell's log \(logPath ?? "?"): \(String(cString: strerror(errno)))"
+            }
+            logFD = -1
+        }
     }
 }

@@ -21,17 +21,23 @@ public struct ResolvedInputs: Sendable {
         Set(reads.keys.compactMap { $0.split(separator: ".").dropFirst().first.map(String.init) })
     }
 
-    /// The cache key: SHA-256 over the kind, the redacted inputs, the target and the upstream values read.
-    public func cacheKey(kind: String, target: TargetSpec) -> String {
-        let material: Value = [
+    /// The cache key: SHA-256 over the kind, the redacted inputs, the declared outputs, the
+    /// target, the upstream values read and the declared dependencies (`depends_on`) as they are now.
+    public func cacheKey(for cell: CellSpec, target: TargetSpec, dependencies: DependencySnapshot? = nil) -> String {
+        var material: [String: Value] = [
             "format": "cellbook-cache-1",
-            "kind": .string(kind),
+            "kind": .string(cell.kind),
             "inputs": .object(redacted),
             "target": .string(target.name),
             "target_settings": .object(target.settings),
             "reads": .object(reads),
         ]
-        return SHA256Digest.hex((try? material.canonicalJSON()) ?? "")
+        // Declared outputs are part of what a cell is: a name added for a later cell to read
+        // must make the cell run again to publish it. (Absent when none are declared, so
+        // cells without them keep the keys they had.)
+        if !cell.outputs.isEmpty { material["outputs"] = .array(cell.outputs.sorted().map(Value.string)) }
+        if let dependencies { material["depends_on"] = dependencies.keyMaterial }
+        return SHA256Digest.hex((try? Value.object(material).canonicalJSON()) ?? "")
     }
 }
 

@@ -4,6 +4,8 @@ import PlaybookModel
 public enum EngineError: Error, Sendable, CustomStringConvertible {
     case io(String)
     case usage(String)
+    /// The machine refused: a folder cellbook cannot create or write, a device as outputs.
+    case environment(String)
     case unresolved(cell: String, reference: String, reason: String)
     case corruptState(path: String, reason: String)
 
@@ -11,6 +13,7 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .io(let m): return m
         case .usage(let m): return m
+        case .environment(let m): return m
         case .unresolved(let cell, let reference, let reason):
             return "cell '\(cell)' cannot resolve {{ \(reference) }}: \(reason)"
         case .corruptState(let path, let reason):
@@ -22,7 +25,7 @@ public enum EngineError: Error, Sendable, CustomStringConvertible {
     /// 2 for usage/input problems (nothing ran); 1 otherwise.
     public var exitCode: Int32 {
         switch self {
-        case .usage, .unresolved, .corruptState: 2
+        case .usage, .environment, .unresolved, .corruptState: 2
         case .io: 1
         }
     }

@@ -20,7 +20,7 @@ public struct RunOptions: Sendable {
 
 /// What happened to one cell in a run.
 public struct CellOutcome: Codable, Sendable {
-    public enum Status: String, Codable, Sendable { case ran, cached, failed, interrupted, skipped, wouldRun = "would-run" }
+    public enum Status: String, Codable, Sendable { case ran, cached, failed, interrupted, skipped, wouldRun = "would-run", mayRun = "may-run" }
     public var id: String
     public var title: String
     public var kind: String
@@ -96,6 +96,7 @@ public final class PlaybookRunner: @unchecked Sendable {
     public func run(_ o: RunOptions) async throws -> RunSummary {
         let started = Date()
         let range = try selection(o)
+        try store.requireInsideOutputs()
         let lock = FileLock(path: store.lockPath)
         // --no-cache and --dry-run keep no state, so they take no lock and write nothing under outputs/.
         let persist = !o.dryRun && !o.noCache
@@ -117,7 +118,10 @@ public final class PlaybookRunner: @unchecked Sendable {
 
         var outcomes: [CellOutcome] = []
         var exitCode: Int32 = 0
-        var wouldRun: Set<String> = []
+        // --dry-run: cells that would run, and cells that run only if an upstream cell that
+        // runs publishes values different from those they last read.
+        var wouldRun: Set<String> = [], mayRun: Set<String> = []
+        var answered = false  // --step: whether any answer was read
         cellLoop: for (i, cell) in cells.enumerated() {
             guard let range, range.contains(i) else { continue }
             if trap.stopRequested {
@@ -134,17 +138,41 @@ public final class PlaybookRunner: @unchecked Sendable {
                 outcomes.append(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
                 continue
             }
-            let key = resolved.cacheKey(kind: cell.kind, target: config.target)
+            let snapshot = cell.dependsOn.isEmpty ? nil : DependencySnapshot.take(cell.dependsOn, environment: environment)
+            let key = resolved.cacheKey(for: cell, target: config.target, dependencies: snapshot)
             let record = state.cells[cell.id]
+            let keyMatches = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
             // In a dry run, a cell that reads a cell which would run cannot be predicted cached.
-            var cached = !o.force && !o.noCache && record?.status == .ok && record?.cacheKey == key
-                && resolved.readCells.isDisjoint(with: wouldRun) && resolved.missing.allSatisfy { !wouldRun.contains($0) }
+            let changingUpstream = resolved.readCells.union(resolved.missing).intersection(wouldRun.union(mayRun)).sorted()
+            var cached = keyMatches && changingUpstream.isEmpty
             var outcome = CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .ran)
 
             if o.step {
                 printer.narrative(cell)
-                switch printer.ask(cell, index: i, total: cells.count, cached: cached, read: o.readAnswer) {
-                case .run: break
+                var answer: RunPrinter.Answer?
+                while answer == nil {
+                    printer.prompt(cell, index: i, total: cells.count, cached: cached)
+                    switch await Self.readAnswer(o.readAnswer, trap: trap) {
+                    case .line(let text):
+                        answered = true
+                        answer = printer.answer(text)
+                    case .endOfInput where !answered:
+                        // No terminal and nothing piped in: an empty run that says "ok" would mislead.
+                        printer.problem("\n--step: standard input ended before the first answer (no terminal?); nothing was run.\n"
+                            + "    hint: run --step from a terminal, or pipe the answers in (r, s or q, one a line)")
+                        exitCode = 2
+                        break cellLoop
+                    case .endOfInput:
+                        printer.line("\nStandard input ended: stopped at cell '\(cell.id)'; the next run continues from here.")
+                        break cellLoop
+                    case .interrupted:
+                        printer.line("\nInterrupted at the prompt: cell '\(cell.id)' was not run; the next run continues from here.")
+                        exitCode = 130
+                        break cellLoop
+                    }
+                }
+                switch answer {
+                case .run, nil: break
                 case .skip:
                     outcome.status = .skipped
                     outcomes.append(outcome)
@@ -179,10 +207,20 @@ public final class PlaybookRunner: @unchecked Sendable {
                 continue
             }
             if o.dryRun {
-                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, record: record,
-                              missing: resolved.missing + resolved.readCells.intersection(wouldRun).sorted())
-                wouldRun.insert(cell.id)
-                outcome.status = .wouldRun
+                let names = changingUpstream.map { "'\($0)'" }.joined(separator: ", ")
+                let why: String
+                if keyMatches && record?.releasedBy == nil && !changingUpstream.isEmpty {
+                    // Its own inputs are unchanged: it runs only if what it reads changes.
+                    why = "may run (if \(names) publish\(changingUpstream.count == 1 ? "es" : "") new values)"
+                    mayRun.insert(cell.id)
+                    outcome.status = .mayRun
+                } else {
+                    let changed = snapshot.map { $0.changes(since: record?.dependsOn ?? DependencySnapshot()) } ?? []
+                    why = "would run (" + Self.dryRunReason(o, record: record, missing: resolved.missing, names: names, changed: changed) + ")"
+                    wouldRun.insert(cell.id)
+                    outcome.status = .wouldRun
+                }
+                printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, status: why)
                 outcome.inputs = resolved.redacted
                 outcomes.append(outcome)
                 continue
@@ -194,17 +232,30 @@ public final class PlaybookRunner: @unchecked Sendable {
             let cellStarted = Date()
             var running = CellRecord(status: .running, kind: cell.kind, cacheKey: key, inputs: resolved.redacted, reads: resolved.reads,
                                      outputs: [:], startedAt: cellStarted, finishedAt: nil, durationSeconds: nil, error: nil,
-                                     pid: getpid())
+                                     pid: getpid(), dependsOn: snapshot)
             let workDirectory = scratch.map { "\($0)/\(cell.id)" } ?? store.cellDirectory(cell.id)
-            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            do {
+                try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw EngineError.environment("cannot create the cell's folder \(workDirectory): \(SystemError.describe(error))")
+            }
             // In memory always (later cells of this run read it); on disk unless --no-cache.
             state.cells[cell.id] = running
             if persist { try store.save(state) }
             let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true, toStandardError: o.json)
             let runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
                                          console: console, workDirectory: workDirectory)
-            let result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
+            var result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
             console.close()
+            // A log that could not be written (a full disk) fails the cell: its record would
+            // promise a log that is not there.
+            if let failure = console.failure {
+                switch result {
+                case .success: result = .failure(CellFailure(failure))
+                case .failure(let e) where !(e is CancellationError): result = .failure(CellFailure("\(e)\n\(failure)"))
+                case .failure: break
+                }
+            }
             let elapsed = Date().timeIntervalSince(cellStarted)
             running.finishedAt = Date()
             running.durationSeconds = elapsed
@@ -236,7 +287,24 @@ public final class PlaybookRunner: @unchecked Sendable {
                 exitCode = interrupted ? 130 : 1
             }
             state.cells[cell.id] = running
-            if persist { try store.save(state) }
+            if persist {
+                do {
+                    try store.save(state)
+                } catch {
+                    // The cell ran but its result cannot be recorded (a full disk): the file on
+                    // disk still holds the previous, consistent state, in which this cell did
+                    // not finish, so the next run runs it again.
+                    let why = "its result could not be recorded: \(SystemError.describe(error))"
+                    if outcome.status == .ran {
+                        printer.failed(cell, error: why, interrupted: false)
+                    } else {
+                        printer.problem("  \(why); the next run runs '\(cell.id)' again")
+                    }
+                    outcome.status = outcome.status == .interrupted ? .interrupted : .failed
+                    outcome.error = [outcome.error, why].compactMap { $0 }.joined(separator: "\n")
+                    if exitCode == 0 { exitCode = 1 }
+                }
+            }
             outcomes.append(outcome)
             if exitCode != 0 { break }
         }
@@ -244,6 +312,47 @@ public final class PlaybookRunner: @unchecked Sendable {
                                  elapsedSeconds: Date().timeIntervalSince(started), exitCode: exitCode)
         printer.summary(summary, dryRun: o.dryRun)
         return summary
+    }
+
+    /// Why a dry run predicts that a cell runs.
+    static func dryRunReason(_ o: RunOptions, record: CellRecord?, missing: [String], names: String, changed: [String] = []) -> String {
+        if o.force { return "--force" }
+        if o.noCache { return "--no-cache" }
+        if !missing.isEmpty { return "after \(missing.map { "'\($0)'" }.joined(separator: ", ")), which would run first" }
+        guard let record else { return "it has not run yet" }
+        if let by = record.releasedBy, record.status == .ok { return "released by '\(by)'" }
+        switch record.status {
+        case .ok where !changed.isEmpty: return changed.joined(separator: ", ")
+        case .ok: return names.isEmpty ? "inputs changed since the cached run" : "inputs changed since the cached run; it reads \(names)"
+        case .failed: return "its last run failed"
+        case .interrupted, .running: return "its last run did not finish"
+        }
+    }
+
+    enum PromptInput: Sendable { case line(String), endOfInput, interrupted }
+
+    /// Waits for one answer at a --step prompt. A signal ends the wait at once (the reading
+    /// thread is left blocked; the run is ending), so Ctrl-C never waits for a key.
+    static func readAnswer(_ read: @escaping @Sendable () -> String?, trap: SignalTrap) async -> PromptInput {
+        if trap.stopRequested { return .interrupted }
+        let answered = Locked(false)
+        let input = await withCheckedContinuation { (continuation: CheckedContinuation<PromptInput, Never>) in
+            let finish: @Sendable (PromptInput) -> Void = { input in
+                // The reader and a signal race: the first one resumes, exactly once.
+                let first = answered.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: input) }
+            }
+            trap.arm(onFirst: { finish(.interrupted) }, onForce: { finish(.interrupted) })
+            // A signal that came between the check above and arming.
+            if trap.stopRequested { finish(.interrupted) }
+            let reader = Thread { finish(read().map(PromptInput.line) ?? .endOfInput) }
+            reader.start()
+        }
+        trap.disarm()
+        return input
     }
 
     private func makeContext(_ cell: CellSpec, index: Int, inputs: [String: Value], previous: [String: Value]?,

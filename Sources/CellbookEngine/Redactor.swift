@@ -1,19 +1,31 @@
 /// Replaces secret values with `[secret:NAME]` in anything about to be stored or shown.
+///
+/// A secret is masked as written and in the forms a program commonly prints it in: escaped
+/// inside a JSON string (Python's `json.dumps`, with or without `ensure_ascii`, `\/` for a
+/// slash, upper- or lower-case hex) and URL-encoded (percent-encoding as Python's `quote`,
+/// `quote_plus` and JavaScript's `encodeURIComponent` write it). A value the command
+/// transforms further (base64, a hash, split across lines) cannot be recognised.
 public struct Redactor: Sendable {
     private let pairs: [(value: String, name: String)]
 
     public init(secrets: [String: String]) {
-        // Longest first, so a secret containing another is replaced whole.
         // Shorter values are refused by validation before a run; masking them would garble output.
-        pairs = secrets.filter { $0.value.count >= RunConfiguration.minimumSecretLength }
-            .map { (value: $0.value, name: $0.key) }
-            .sorted { $0.value.count > $1.value.count }
+        var forms: [String: String] = [:]
+        for (name, value) in secrets.sorted(by: { $0.key < $1.key }) where value.count >= RunConfiguration.minimumSecretLength {
+            for form in Self.encodedForms(of: value) where forms[form] == nil { forms[form] = name }
+        }
+        // Longest first, so a secret containing another is replaced whole.
+        pairs = forms.map { (value: $0.key, name: $0.value) }
+            .sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.value < $1.value }
     }
 
     public var isEmpty: Bool { pairs.isEmpty }
 
-    /// Length of the longest secret, in characters.
+    /// Length of the longest form of a secret, in characters.
     public var longest: Int { pairs.first?.value.count ?? 0 }
+
+    /// Whether a secret holds a line break (then a secret may continue past the end of a line).
+    public var spansLines: Bool { pairs.contains { $0.value.contains(where: \.isNewline) } }
 
     public func redact(_ text: String) -> String {
         guard !pairs.isEmpty else { return text }
@@ -33,7 +45,71 @@ public struct Redactor: Sendable {
         default: return value
         }
     }
+
+    /// The secret as written, JSON-escaped and URL-encoded, without repeats.
+    static func encodedForms(of secret: String) -> [String] {
+        var forms: [String] = [secret]
+        func add(_ s: String) { if !forms.contains(s) { forms.append(s) } }
+        for asciiOnly in [true, false] {
+            for upper in [false, true] {
+                let escaped = jsonEscaped(secret, asciiOnly: asciiOnly, uppercaseHex: upper)
+                add(escaped)
+                add(escaped.replacingOccurrences(of: "/", with: "\\/"))
+            }
+        }
+        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+        let javascript = unreserved.union("!*'()".utf8)
+        for upper in [true, false] {
+            add(percentEncoded(secret, keep: unreserved, uppercaseHex: upper))
+            add(percentEncoded(secret, keep: unreserved.union("/".utf8), uppercaseHex: upper))
+            add(percentEncoded(secret, keep: javascript, uppercaseHex: upper))
+            add(percentEncoded(secret, keep: unreserved, uppercaseHex: upper, spaceAsPlus: true))
+        }
+        return forms
+    }
+
+    /// The text between the quotes of a JSON string holding `s`.
+    static func jsonEscaped(_ s: String, asciiOnly: Bool, uppercaseHex: Bool) -> String {
+        func hex(_ unit: UInt16) -> String {
+            let digits = String(unit, radix: 16, uppercase: uppercaseHex)
+            return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+        }
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                // Python's ensure_ascii escapes everything outside space..tilde, DEL included.
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    for unit in String(scalar).utf16 { out += hex(unit) }
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    static func percentEncoded(_ s: String, keep: Set<UInt8>, uppercaseHex: Bool, spaceAsPlus: Bool = false) -> String {
+        var out = ""
+        for byte in s.utf8 {
+            if keep.contains(byte) {
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            } else if spaceAsPlus && byte == 0x20 {
+                out += "+"
+            } else {
+                let digits = String(byte, radix: 16, uppercase: uppercaseHex)
+                out += "%" + (digits.count == 1 ? "0" : "") + digits
+            }
+        }
+        return out
+    }
 }
 
 import PlaybookModel
-import Foundation

@@ -11,7 +11,8 @@ struct RunPrinter {
 
     private func emit(_ s: String) {
         let data = Data((s + "\n").utf8)
-        if json { FileHandle.standardError.write(data) } else { FileHandle.standardOutput.write(data) }
+        // A closed or full stdout must not crash a run (FileHandle.write traps on errors).
+        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: data)
     }
 
     func line(_ s: String) { emit(s) }
@@ -57,12 +58,8 @@ struct RunPrinter {
         }
     }
 
-    func dryRun(_ cell: CellSpec, index: Int, total: Int, inputs: [String: Value], record: CellRecord?, missing: [String]) {
-        var why = "would run"
-        if !missing.isEmpty { why += " (after \(missing.joined(separator: ", ")))" }
-        else if record?.status == .ok { why += " (inputs changed since the cached run)" }
-        else if let r = record { why += " (last run: \(r.status.rawValue))" }
-        rule(cell, index: index, total: total, status: Format.yellow(why))
+    func dryRun(_ cell: CellSpec, index: Int, total: Int, inputs: [String: Value], status: String) {
+        rule(cell, index: index, total: total, status: Format.yellow(status))
         for (k, v) in inputs.sorted(by: { $0.key < $1.key }) {
             emit("  \(k): \(v.interpolationText)")
         }
@@ -83,32 +80,43 @@ struct RunPrinter {
                          : "  Fix the cause and run again: cells before '\(cell.id)' come from cache and the run resumes here.")
     }
 
-    func ask(_ cell: CellSpec, index: Int, total: Int, cached: Bool, read: () -> String?) -> Answer {
-        while true {
-            let what = cached ? "[r]un (show cached result)" : "[r]un"
-            let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
-            // Prompts are not data: in JSON mode stdout carries only the summary.
-            (json ? FileHandle.standardError : FileHandle.standardOutput).write(prompt)
-            guard let answer = read()?.trimmingCharacters(in: .whitespaces).lowercased() else { return .quit }
-            switch answer {
-            case "", "r", "run", "y", "yes": return .run
-            case "s", "skip", "n": return .skip
-            case "q", "quit": return .quit
-            default: emit("  answer r, s or q")
-            }
+    /// Shows the --step question for a cell.
+    func prompt(_ cell: CellSpec, index: Int, total: Int, cached: Bool) {
+        let what = cached ? "[r]un (show cached result)" : "[r]un"
+        let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
+        // Prompts are not data: in JSON mode stdout carries only the summary.
+        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: prompt)
+    }
+
+    /// What a typed answer means; nil (after saying what to type) for anything else.
+    func answer(_ text: String) -> Answer? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "", "r", "run", "y", "yes": return .run
+        case "s", "skip", "n": return .skip
+        case "q", "quit": return .quit
+        default:
+            emit("  answer r, s or q")
+            return nil
         }
+    }
+
+    /// A message that is not part of the run's output: stderr.
+    func problem(_ s: String) {
+        try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
     }
 
     func summary(_ s: RunSummary, dryRun: Bool) {
         if json {
             let data = (try? JSONEncoder.pretty.encode(s)) ?? Data()
-            FileHandle.standardOutput.write(data + Data("\n".utf8))
+            try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
             return
         }
         func count(_ st: CellOutcome.Status) -> Int { s.cells.filter { $0.status == st }.count }
         var parts = ["\(s.cells.count) cell\(s.cells.count == 1 ? "" : "s")"]
         if dryRun {
-            parts += ["\(count(.wouldRun)) would run", "\(count(.cached)) cached"]
+            parts.append("\(count(.wouldRun)) would run")
+            if count(.mayRun) > 0 { parts.append("\(count(.mayRun)) may run") }
+            parts.append("\(count(.cached)) cached")
         } else {
             parts += ["\(count(.ran)) ran", "\(count(.cached)) cached"]
             if count(.skipped) > 0 { parts.append("\(count(.skipped)) skipped") }

@@ -6,9 +6,12 @@ import PlaybookModel
 public struct SessionInspector: Sendable {
     public let config: RunConfiguration
     public let store: StateStore
+    /// For cells that depend on environment variables (`depends_on.env`).
+    public let environment: [String: String]
 
-    public init(config: RunConfiguration, outputsRoot: String) {
+    public init(config: RunConfiguration, outputsRoot: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.config = config
+        self.environment = environment
         store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name)
     }
 
@@ -51,9 +54,15 @@ public struct SessionInspector: Sendable {
         public var error: String?
         public var log: String?
         public var logPath: String
+        /// The declared files and variables as they were when the cell ran.
+        public var dependsOn: DependencySnapshot?
+        /// What changed in them since (why the cell would run again).
+        public var dependencyChanges: [String]
 
         enum CodingKeys: String, CodingKey {
             case id, title, kind, status, inputs, reads, outputs, error, log
+            case dependsOn = "depends_on"
+            case dependencyChanges = "dependency_changes"
             case cacheKey = "cache_key"
             case currentCacheKey = "current_cache_key"
             case startedAt = "started_at"
@@ -70,7 +79,11 @@ public struct SessionInspector: Sendable {
     /// The cache key the cell would have now, or nil when its upstream values are missing.
     func currentKey(_ cell: CellSpec, _ state: SessionState) -> String? {
         guard let r = try? CellResolver(config: config).resolve(cell, state: state) else { return nil }
-        return r.cacheKey(kind: cell.kind, target: config.target)
+        return r.cacheKey(for: cell, target: config.target, dependencies: snapshot(cell))
+    }
+
+    func snapshot(_ cell: CellSpec) -> DependencySnapshot? {
+        cell.dependsOn.isEmpty ? nil : DependencySnapshot.take(cell.dependsOn, environment: environment)
     }
 
     func status(_ cell: CellSpec, _ state: SessionState, lockHeld: Bool) -> Status {
@@ -124,7 +137,9 @@ public struct SessionInspector: Sendable {
                       inputs: r?.inputs ?? current?.redacted ?? [:], reads: r?.reads ?? [:], outputs: r?.outputs ?? [:],
                       cacheKey: r?.cacheKey, currentCacheKey: currentKey(cell, state),
                       startedAt: r?.startedAt, finishedAt: r?.finishedAt, durationSeconds: r?.durationSeconds,
-                      error: r?.error, log: store.readLog(id), logPath: store.logPath(id))
+                      error: r?.error, log: store.readLog(id), logPath: store.logPath(id),
+                      dependsOn: r?.dependsOn,
+                      dependencyChanges: r.flatMap { record in snapshot(cell)?.changes(since: record.dependsOn ?? DependencySnapshot()) } ?? [])
     }
 
     /// Every published value, by cell, in playbook order.
@@ -134,21 +149,32 @@ public struct SessionInspector: Sendable {
     }
 
     /// Forgets one cell (its record and folder) or the whole session. Takes the lock.
-    public func reset(cell: String?) throws {
+    /// Returns false, having written nothing, when there was nothing stored to forget.
+    @discardableResult
+    public func reset(cell: String?) throws -> Bool {
         if let cell, config.playbook.cellIndex(cell) == nil {
             throw EngineError.usage("no cell '\(cell)' in \(config.playbook.file)\n    hint: \(suggestion(cell, config.playbook.cells.map(\.id)))")
         }
+        try store.requireInsideOutputs()
+        // A playbook that never ran on this target: no folder, and none is created for a lock.
+        guard FileManager.default.fileExists(atPath: store.directory) else { return false }
         let lock = FileLock(path: store.lockPath)
         try lock.acquire(description: "cellbook reset")
         defer { lock.release() }
         if let cell {
             var state = try load()
+            let folder = store.cellDirectory(cell)
+            guard state.cells[cell] != nil || FileManager.default.fileExists(atPath: folder) else { return false }
             state.cells[cell] = nil
             try store.save(state)
-            try? FileManager.default.removeItem(atPath: store.cellDirectory(cell))
+            try store.remove(folder)
         } else {
-            try? FileManager.default.removeItem(atPath: store.statePath)
-            try? FileManager.default.removeItem(atPath: "\(store.directory)/cells")
+            let stored = FileManager.default.fileExists(atPath: store.statePath)
+                || FileManager.default.fileExists(atPath: "\(store.directory)/cells")
+            guard stored else { return false }
+            try store.remove(store.statePath)
+            try store.remove("\(store.directory)/cells")
         }
+        return true
     }
 }

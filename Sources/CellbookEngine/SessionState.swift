@@ -30,9 +30,12 @@ public struct CellRecord: Codable, Sendable, Equatable {
     /// as a record, but no longer describe something running.
     public var releasedBy: String?
     public var releasedAt: Date?
+    /// The declared files and environment variables as they were when the cell ran.
+    public var dependsOn: DependencySnapshot? = nil
 
     enum CodingKeys: String, CodingKey {
         case status, kind, inputs, reads, outputs, error, pid
+        case dependsOn = "depends_on"
         case releasedBy = "released_by"
         case releasedAt = "released_at"
         case cacheKey = "cache_key"
@@ -73,10 +76,55 @@ public struct SessionState: Codable, Sendable {
 
 /// The folder `outputs/<playbook>/<target>/`: state.json, the lock, and a folder per cell.
 public struct StateStore: Sendable {
+    public let outputsRoot: String
     public let directory: String
 
     public init(outputsRoot: String, playbook: String, target: String) {
+        self.outputsRoot = outputsRoot
         directory = "\(outputsRoot)/\(playbook)/\(target)"
+    }
+
+    /// Refuses a state folder that is not strictly inside the outputs folder. Validation keeps
+    /// names to letters, digits, '-' and '_'; this holds even for a name that slipped past it.
+    public func requireInsideOutputs() throws {
+        guard Self.lies(directory, inside: outputsRoot) else {
+            throw EngineError.usage("the state folder \(directory) is not inside the outputs folder \(outputsRoot)\n"
+                + "    hint: playbook and target names may hold only letters, digits, '-' and '_'")
+        }
+    }
+
+    /// Deletes `path` (a file or a folder) if it exists, after checking that it lies strictly
+    /// inside the outputs folder: nothing outside it is ever deleted.
+    public func remove(_ path: String) throws {
+        guard Self.lies(path, inside: outputsRoot) else {
+            throw EngineError.usage("refusing to delete \(path): it is not inside the outputs folder \(outputsRoot)")
+        }
+        guard FileManager.default.fileExists(atPath: path) || (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) != nil else { return }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw EngineError.environment("cannot delete \(path): \(SystemError.describe(error))")
+        }
+    }
+
+    /// Whether `path` names something strictly below `root`, comparing the paths as written
+    /// with '.' and '..' resolved (symbolic links are not followed: deleting a link deletes the link).
+    static func lies(_ path: String, inside root: String) -> Bool {
+        let p = lexicalComponents(path), r = lexicalComponents(root)
+        return p.count > r.count && Array(p.prefix(r.count)) == r
+    }
+
+    private static func lexicalComponents(_ path: String) -> [String] {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var out: [String] = []
+        for c in absolute.split(separator: "/") {
+            switch c {
+            case ".": continue
+            case "..": if !out.isEmpty { out.removeLast() }
+            default: out.append(String(c))
+            }
+        }
+        return out
     }
 
     public var statePath: String { "\(directory)/state.json" }
@@ -85,8 +133,16 @@ public struct StateStore: Sendable {
     public func logPath(_ id: String) -> String { "\(cellDirectory(id))/log.txt" }
 
     public func load(playbook: String, target: String) throws -> SessionState {
-        guard let data = FileManager.default.contents(atPath: statePath) else {
+        // No file: a fresh session. A file that cannot be read (permissions, a folder in its
+        // place) is not the same thing: replacing it would throw away someone's state.
+        guard FileManager.default.fileExists(atPath: statePath) else {
             return SessionState(playbook: playbook, target: target)
+        }
+        let data: Data
+        do {
+            data = try FileBytes.read(statePath, what: "the state file")
+        } catch {
+            throw EngineError.environment("\(error)")
         }
         do {
             let d = JSONDecoder()

@@ -1,3 +1,4 @@
+import SystemKit
 import CCurlShim
 
 #if canImport(Glibc)
@@ -31,7 +32,7 @@ final class CurlEventLoop: @unchecked Sendable {
     /// Why the loop could not start; every request then fails with it.
     private var startFailure: String?
 
-    private let lock = Lock()
+    private let lock = Locked(())
     private var commands: [Command] = []  // guarded by lock
     private var shuttingDown = false  // guarded by lock
 
@@ -95,7 +96,7 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.finish(.failed(.clientUnavailable(url: transfer.url, reason: startFailure)))
             return
         }
-        lock.withLock { commands.append(.add(transfer)) }
+        lock.withLock { _ in commands.append(.add(transfer)) }
         ccurl_reactor_wakeup(reactor)
     }
 
@@ -104,7 +105,7 @@ final class CurlEventLoop: @unchecked Sendable {
     /// the transfer.
     func cancel(_ transfer: CurlTransfer) {
         guard startFailure == nil else { return }
-        lock.withLock {
+        lock.withLock { _ in
             transfer.cancelRequested = true
             commands.append(.cancel(transfer))
         }
@@ -112,12 +113,12 @@ final class CurlEventLoop: @unchecked Sendable {
     }
 
     /// What the loop has read so far and how much of it was batched.
-    var readStatistics: HTTPReadStatistics { lock.withLock { statistics } }
+    var readStatistics: HTTPReadStatistics { lock.withLock { _ in statistics } }
 
     /// Asks the loop thread to fail what is left and exit.
     func shutdown() {
         guard startFailure == nil else { return }
-        lock.withLock { shuttingDown = true }
+        lock.withLock { _ in shuttingDown = true }
         ccurl_reactor_wakeup(reactor)
     }
 
@@ -156,7 +157,7 @@ final class CurlEventLoop: @unchecked Sendable {
         while true {
             // The lock is taken only when another thread has woken the loop, not per network read.
             if woken {
-                let stop = lock.withLock {
+                let stop = lock.withLock { _ in
                     swap(&batch, &commands)  // both keep their capacity: no allocation per turn
                     return shuttingDown
                 }
@@ -176,7 +177,7 @@ final class CurlEventLoop: @unchecked Sendable {
             transfer.finish(.failed(.clientUnavailable(url: transfer.url, reason: "the client was shut down")))
         }
         active.removeAll()
-        let late = lock.withLock { () -> [Command] in
+        let late = lock.withLock { _ -> [Command] in
             defer { commands.removeAll() }
             return commands
         }
@@ -221,7 +222,7 @@ final class CurlEventLoop: @unchecked Sendable {
         guard unpublished != HTTPReadStatistics() else { return }
         let counted = unpublished
         unpublished = HTTPReadStatistics()
-        lock.withLock {
+        lock.withLock { _ in
             statistics.bytes += counted.bytes
             statistics.batchedBytes += counted.batchedBytes
             statistics.widestWindowNanoseconds = max(statistics.widestWindowNanoseconds, counted.widestWindowNanoseconds)
@@ -246,7 +247,7 @@ final class CurlEventLoop: @unchecked Sendable {
     private func apply(_ command: Command) {
         switch command {
         case .add(let transfer):
-            if lock.withLock({ transfer.cancelRequested }) {
+            if lock.withLock({ _ in transfer.cancelRequested }) {
                 transfer.finish(.cancelled)
                 return
             }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemKit
 
 /// The tutorial's hardware table, extended: Model | Instance | Quantization | GPUs per replica | Memory per GPU | Verdict | $/h est.
 public struct HardwareTable: Sendable, Equatable {
@@ -30,15 +31,7 @@ public struct HardwareTable: Sendable, Equatable {
             let mark = c.isBlocked ? "!" : (c.isChosen ? "*" : "")
             return [mark, row.model, c.instance.name, Self.quantizationCell(c), Self.gpusCell(c), Self.memoryCell(c), Self.verdictCell(c), formatPrice(c.pricePerHourUSD)]
         }
-        let all = [Self.headers] + cells
-        let widths = Self.headers.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        func line(_ values: [String]) -> String {
-            values.enumerated().map { index, value in
-                index == values.count - 1 ? value : value.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ").trimmingTrailingSpaces()
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
-        return ([line(Self.headers), rule] + cells.map(line)).joined(separator: "\n")
+        return Format.table([Self.headers] + cells)
     }
 
     static func quantizationCell(_ c: CandidateRow) -> String {
@@ -154,10 +147,3 @@ extension HardwareReport {
     }
 }
 
-extension String {
-    fileprivate func trimmingTrailingSpaces() -> String {
-        var text = self
-        while text.hasSuffix(" ") { text.removeLast() }
-        return text
-    }
-}

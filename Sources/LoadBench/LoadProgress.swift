@@ -1,3 +1,4 @@
+import SystemKit
 import CellbookHTTP
 
 /// A snapshot of a running load test, handed to the caller's reporter about four times a second

@@ -5,11 +5,14 @@ public struct KindSchema: Sendable {
         public var type: ValueType
         public var required: Bool
         public var description: String
+        /// A number that must be more than 0 (a timeout, a count).
+        public var mustBePositive: Bool
 
-        public init(_ name: String, _ type: ValueType, required: Bool = false, _ description: String) {
+        public init(_ name: String, _ type: ValueType, required: Bool = false, positive: Bool = false, _ description: String) {
             self.name = name
             self.type = type
             self.required = required
+            self.mustBePositive = positive
             self.description = description
         }
     }

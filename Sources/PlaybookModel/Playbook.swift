@@ -101,4 +101,27 @@ public struct CellSpec: Sendable {
     public var kindLocation: SourceLocation
     /// Location of each value under `with`, keyed by dotted path ("env.TOKEN").
     public var withLocations: [String: SourceLocation]
+    /// Files and environment variables the cell reads besides its inputs (`depends_on`).
+    public var dependsOn = CellDependencies()
+}
+
+/// What a cell reads that cellbook cannot see in its inputs: files (a shell command's
+/// `cat input.txt`) and environment variables. Declared under `depends_on`, they are hashed
+/// into the cell's cache key, so a change to them runs the cell again.
+public struct CellDependencies: Sendable, Hashable {
+    /// Files, folders (every file under them) and glob patterns (`*`, `?`, `[...]`), relative
+    /// to the folder cellbook runs in.
+    public var files: [String]
+    /// Names of environment variables.
+    public var env: [String]
+    /// Where `depends_on` is written, for diagnostics.
+    public var location: SourceLocation?
+
+    public init(files: [String] = [], env: [String] = [], location: SourceLocation? = nil) {
+        self.files = files
+        self.env = env
+        self.location = location
+    }
+
+    public var isEmpty: Bool { files.isEmpty && env.isEmpty }
 }

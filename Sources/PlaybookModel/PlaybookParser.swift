@@ -5,47 +5,117 @@ import Yams
 public struct PlaybookParser {
     public let file: String
     private var diagnostics: [Diagnostic] = []
+    /// Problems found beyond `PlaybookError.listLimit`: counted, not kept.
+    private var omitted = 0
+    /// Values and mapping entries the YAML may expand to, aliases included (see `spend`).
+    private var budget: Int
+    private let valueLimit: Int
+    private var overBudget = false
 
-    private init(file: String) { self.file = file }
+    /// Values a playbook may hold after alias expansion, whatever its size: far above any real
+    /// playbook, far below what nested aliases can make ("billion laughs": nine levels of ten
+    /// make 10^9 values from a few hundred bytes).
+    public static let minimumValueBudget = 100_000
 
-    /// Parses `text`. Returns the playbook (possibly partial) and every problem found.
+    private init(file: String, textBytes: Int) {
+        self.file = file
+        // Without aliases a value takes at least a byte or two of text, so a budget of one value
+        // per byte never stops a playbook that does not use aliases to multiply itself.
+        valueLimit = max(Self.minimumValueBudget, textBytes)
+        budget = valueLimit
+    }
+
+    /// What parsing found: the playbook (possibly partial), the first `PlaybookError.listLimit`
+    /// problems, and how many more there were.
+    public struct Result: Sendable {
+        public var playbook: Playbook?
+        public var diagnostics: [Diagnostic]
+        public var omitted: Int
+    }
+
+    /// Parses `text`. Returns the playbook (possibly partial) and the problems found (the
+    /// first `PlaybookError.listLimit` of them; `parseCounting` also says how many more).
     public static func parse(_ text: String, file: String) -> (Playbook?, [Diagnostic]) {
-        var parser = PlaybookParser(file: file)
+        let r = parseCounting(text, file: file)
+        return (r.playbook, r.diagnostics)
+    }
+
+    public static func parseCounting(_ text: String, file: String) -> Result {
+        var parser = PlaybookParser(file: file, textBytes: text.utf8.count)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            return (nil, [parser.syntaxDiagnostic(error)])
+            return Result(playbook: nil, diagnostics: [parser.syntaxDiagnostic(error, text: text)], omitted: 0)
         }
         guard let root else {
-            return (nil, [Diagnostic(SourceLocation(file: file, line: 1, column: 1), "the playbook is empty",
-                                     hint: "a playbook needs at least `name` and `cells`")])
+            return Result(playbook: nil, diagnostics: [Diagnostic(SourceLocation(file: file, line: 1, column: 1), "the playbook is empty",
+                                                                  hint: "a playbook needs at least `name` and `cells`")], omitted: 0)
         }
         let playbook = parser.playbook(root)
-        return (playbook, parser.diagnostics)
+        return Result(playbook: playbook, diagnostics: parser.diagnostics, omitted: parser.omitted)
     }
 
     /// Reads and parses a file, reporting a missing or unreadable file as a diagnostic.
     public static func load(path: String) -> (Playbook?, [Diagnostic]) {
+        let r = loadCounting(path: path)
+        return (r.playbook, r.diagnostics)
+    }
+
+    public static func loadCounting(path: String) -> Result {
         guard let data = FileManager.default.contents(atPath: path) else {
-            return (nil, [Diagnostic(.commandLine("playbook"), "cannot read playbook file '\(path)'",
-                                     hint: "check the path; playbooks live under playbooks/")])
+            return Result(playbook: nil, diagnostics: [Diagnostic(.commandLine("playbook"), "cannot read playbook file '\(path)'",
+                                                                  hint: "check the path; playbooks live under playbooks/")], omitted: 0)
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            return (nil, [Diagnostic(SourceLocation(file: path, line: 1, column: 1), "the file is not UTF-8 text")])
+            return Result(playbook: nil, diagnostics: [Self.notUTF8(data, file: path)], omitted: 0)
         }
-        return parse(text, file: path)
+        return parseCounting(text, file: path)
+    }
+
+    /// Where the first byte that is not UTF-8 sits, as line and column (columns count characters).
+    static func notUTF8(_ data: Data, file: String) -> Diagnostic {
+        let bytes = [UInt8](data)
+        var valid = bytes.count
+        // Decode prefixes until one fails: the first invalid byte follows the longest valid prefix.
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                offset += UTF8.width(scalar)
+            case .emptyInput:
+                break decoding
+            case .error:
+                valid = offset
+                break decoding
+            }
+        }
+        let before = String(decoding: bytes[..<valid], as: UTF8.self)
+        let lines = before.split(separator: "\n", omittingEmptySubsequences: false)
+        let line = lines.count, column = (lines.last?.count ?? 0) + 1
+        let byte = valid < bytes.count ? String(format: "0x%02X", bytes[valid]) : "?"
+        return Diagnostic(SourceLocation(file: file, line: line, column: column),
+                          "the file is not UTF-8 text: byte \(byte) at offset \(valid) is not valid UTF-8",
+                          hint: "save the playbook as UTF-8")
     }
 
     // MARK: - Syntax errors
 
-    private func syntaxDiagnostic(_ error: Error) -> Diagnostic {
+    private func syntaxDiagnostic(_ error: Error, text: String) -> Diagnostic {
         func loc(_ m: Mark) -> SourceLocation { SourceLocation(file: file, line: m.line, column: m.column) }
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _),
             .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let ctx = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            // libyaml says "found character that cannot start any token" for a tab it meets
+            // where indentation belongs: say what the character is.
+            if problem.contains("tab") || Self.character(in: text, line: mark.line, column: mark.column) == "\t" {
+                return Diagnostic(loc(mark), "YAML syntax error: a tab character in indentation",
+                                  hint: "YAML indents with spaces only; replace the tab with spaces")
+            }
             return Diagnostic(loc(mark), "YAML syntax error: \(problem)\(ctx)",
                               hint: "check indentation and quoting around this position")
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -58,6 +128,21 @@ public struct PlaybookParser {
         }
     }
 
+    /// The character at a 1-based line and column of `text`, if there is one.
+    static func character(in text: String, line: Int, column: Int) -> Character? {
+        guard line >= 1, column >= 1 else { return nil }
+        var current = 1
+        var lineStart = text.startIndex
+        while current < line {
+            guard let nl = text[lineStart...].firstIndex(of: "\n") else { return nil }
+            lineStart = text.index(after: nl)
+            current += 1
+        }
+        let lineText = text[lineStart...].prefix { $0 != "\n" }
+        guard let i = lineText.index(lineText.startIndex, offsetBy: column - 1, limitedBy: lineText.endIndex), i < lineText.endIndex else { return nil }
+        return lineText[i]
+    }
+
     // MARK: - Helpers
 
     private func location(_ node: Node) -> SourceLocation {
@@ -66,7 +151,24 @@ public struct PlaybookParser {
     }
 
     private mutating func error(_ node: Node, _ message: String, hint: String? = nil) {
-        diagnostics.append(Diagnostic(location(node), message, hint: hint))
+        report(Diagnostic(location(node), message, hint: hint))
+    }
+
+    /// Keeps the first problems and counts the rest, so a huge broken file costs no more than a small one.
+    private mutating func report(_ d: Diagnostic) {
+        if diagnostics.count < PlaybookError.listLimit { diagnostics.append(d) } else { omitted += 1 }
+    }
+
+    /// Takes one value or mapping entry from the budget; false (reported once) when it is spent.
+    private mutating func spend(_ node: Node) -> Bool {
+        budget -= 1
+        if budget >= 0 { return true }
+        if !overBudget {
+            overBudget = true
+            error(node, "YAML aliases expand the playbook to more than \(valueLimit) values; stopped expanding here",
+                  hint: "aliases nested inside aliases multiply; write the values out or nest fewer aliases")
+        }
+        return false
     }
 
     /// The pairs of a mapping, reporting keys that are not in `allowed`.
@@ -77,12 +179,17 @@ public struct PlaybookParser {
         }
         var pairs: [(String, Node, Node)] = []
         for (k, v) in m {
+            guard spend(v) else { break }
             guard let key = k.scalar?.string else {
                 error(k, "keys in \(what) must be plain text")
                 continue
             }
             if let allowed, !allowed.contains(key) {
-                error(k, "unknown key '\(key)' in \(what)", hint: suggestion(key, allowed))
+                if diagnostics.count < PlaybookError.listLimit {
+                    error(k, "unknown key '\(key)' in \(what)", hint: suggestion(key, allowed))
+                } else {
+                    omitted += 1  // not worth a suggestion nobody will see
+                }
                 continue
             }
             pairs.append((key, k, v))
@@ -108,7 +215,8 @@ public struct PlaybookParser {
     }
 
     /// Converts any YAML node to a Value; quoted scalars stay strings.
-    func value(_ node: Node, path: String, locations: inout [String: SourceLocation]) -> Value {
+    mutating func value(_ node: Node, path: String, locations: inout [String: SourceLocation]) -> Value {
+        guard spend(node) else { return .null }
         locations[path] = location(node)
         switch node {
         case .scalar(let s):
@@ -119,12 +227,18 @@ public struct PlaybookParser {
             if let d = node.float { return .double(d) }
             return .string(s.string)
         case .sequence(let seq):
-            return .array(seq.enumerated().map { value($0.element, path: "\(path)[\($0.offset)]", locations: &locations) })
+            var out: [Value] = []
+            for (i, element) in seq.enumerated() {
+                out.append(value(element, path: "\(path)[\(i)]", locations: &locations))
+                if overBudget { break }
+            }
+            return .array(out)
         case .mapping(let m):
             var out: [String: Value] = [:]
             for (k, v) in m {
                 let key = k.scalar?.string ?? ""
                 out[key] = value(v, path: path.isEmpty ? key : "\(path).\(key)", locations: &locations)
+                if overBudget { break }
             }
             return .object(out)
         case .alias:
@@ -138,7 +252,8 @@ public struct PlaybookParser {
     static let paramKeys = ["type", "default", "description"]
     static let secretKeys = ["env", "description", "targets"]
     static let targetKeys = ["description", "settings"]
-    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs"]
+    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs", "depends_on"]
+    static let dependencyKeys = ["files", "env"]
 
     private mutating func playbook(_ root: Node) -> Playbook? {
         guard let pairs = mapping(root, what: "the playbook", allowed: Self.topKeys) else { return nil }
@@ -150,9 +265,8 @@ public struct PlaybookParser {
             case "name":
                 sawName = true
                 if let s = string(v, what: "name") {
-                    if s.isEmpty || !s.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-                        error(v, "name '\(s)' may hold only letters, digits, '-' and '_'",
-                              hint: "the name becomes the folder under outputs/")
+                    if let problem = FolderName.problem(s, what: "name") {
+                        error(v, problem, hint: "the name becomes the folder under outputs/")
                     }
                     pb.name = s
                 }
@@ -172,8 +286,8 @@ public struct PlaybookParser {
             }
         }
         let top = SourceLocation(file: file, line: 1, column: 1)
-        if !sawName { diagnostics.append(Diagnostic(top, "the playbook has no 'name'", hint: "add `name: my-playbook` at the top")) }
-        if !sawCells { diagnostics.append(Diagnostic(top, "the playbook has no 'cells'", hint: "add a `cells:` list")) }
+        if !sawName { report(Diagnostic(top, "the playbook has no 'name'", hint: "add `name: my-playbook` at the top")) }
+        if !sawCells { report(Diagnostic(top, "the playbook has no 'cells'", hint: "add a `cells:` list")) }
         if pb.title.isEmpty { pb.title = pb.name }
         return pb
     }
@@ -210,7 +324,7 @@ public struct PlaybookParser {
             }
             spec.type = declaredType ?? spec.defaultValue.map(Self.inferType) ?? .string
             if let d = spec.defaultValue, d != .null, !spec.type.accepts(d) {
-                diagnostics.append(Diagnostic(spec.location, "param '\(name)' is declared \(spec.type.rawValue) but its default is \(d.typeName)",
+                report(Diagnostic(spec.location, "param '\(name)' is declared \(spec.type.rawValue) but its default is \(d.typeName)",
                                               hint: "change the default or the type"))
             }
             out.append(spec)
@@ -270,6 +384,9 @@ public struct PlaybookParser {
         guard let pairs = mapping(node, what: "targets", allowed: nil) else { return [] }
         var out: [TargetSpec] = []
         for (name, keyNode, v) in pairs {
+            if let problem = FolderName.problem(name, what: "target name") {
+                error(keyNode, problem, hint: "the target name becomes a folder under outputs/<playbook>/")
+            }
             var spec = TargetSpec(name: name, description: nil, settings: [:], location: location(keyNode), settingLocations: [:])
             if v.null == nil, let fields = mapping(v, what: "target '\(name)'", allowed: Self.targetKeys) {
                 for (k, _, fv) in fields {
@@ -308,9 +425,8 @@ public struct PlaybookParser {
                 case "id":
                     sawID = true
                     if let id = string(v, what: "id") {
-                        if id.isEmpty || !id.allSatisfy(TemplateString.isNameCharacter) {
-                            error(v, "cell id '\(id)' may hold only letters, digits, '-' and '_'",
-                                  hint: "ids are used in references like {{ cells.ID.OUTPUT }}")
+                        if let problem = FolderName.problem(id, what: "cell id") {
+                            error(v, problem, hint: "ids are used in references like {{ cells.ID.OUTPUT }} and name the cell's folder")
                         }
                         cell.id = id
                         cell.location = location(v)
@@ -332,6 +448,8 @@ public struct PlaybookParser {
                     }
                 case "outputs":
                     cell.outputs = outputNames(v)
+                case "depends_on":
+                    cell.dependsOn = dependencies(v, cell: cell.id)
                 default: break
                 }
             }
@@ -341,6 +459,39 @@ public struct PlaybookParser {
             out.append(cell)
         }
         return out
+    }
+
+    /// `depends_on: {files: [...], env: [...]}`; either list may be a single string.
+    private mutating func dependencies(_ node: Node, cell: String) -> CellDependencies {
+        var deps = CellDependencies(location: location(node))
+        guard let fields = mapping(node, what: "depends_on", allowed: Self.dependencyKeys) else { return deps }
+        for (key, _, v) in fields {
+            let items: [Node]
+            switch v {
+            case .sequence(let seq): items = Array(seq)
+            case .scalar: items = [v]
+            default:
+                error(v, "depends_on.\(key) must be a list of \(key == "files" ? "paths or patterns" : "variable names")")
+                continue
+            }
+            for item in items {
+                guard let text = string(item, what: key == "files" ? "a file path or pattern" : "an environment variable name") else { continue }
+                if key == "files" {
+                    if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                        error(item, "an empty path in depends_on.files of cell '\(cell)'")
+                    } else {
+                        deps.files.append(text)
+                    }
+                } else {
+                    if text.isEmpty || text.contains("=") || text.contains(where: \.isWhitespace) {
+                        error(item, "'\(text)' is not an environment variable name (depends_on.env of cell '\(cell)')")
+                    } else {
+                        deps.env.append(text)
+                    }
+                }
+            }
+        }
+        return deps
     }
 
     private mutating func outputNames(_ node: Node) -> [String] {

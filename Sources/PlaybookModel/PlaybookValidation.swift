@@ -31,12 +31,12 @@ public struct PlaybookValidation {
 
     /// Parses and validates; throws `PlaybookError` with all problems.
     public func load(path: String, target: String?, overrides: [String]) throws(PlaybookError) -> RunConfiguration {
-        let (pb, parseProblems) = PlaybookParser.load(path: path)
-        guard let pb else { throw PlaybookError(parseProblems) }
+        let parsed = PlaybookParser.loadCounting(path: path)
+        guard let pb = parsed.playbook else { throw PlaybookError(parsed.diagnostics, omitted: parsed.omitted) }
         let (config, problems) = validate(pb, target: target, overrides: overrides)
-        let all = parseProblems + problems
-        if let config, !all.contains(where: { $0.severity == .error }) { return config }
-        throw PlaybookError(all)
+        let all = parsed.diagnostics + problems
+        if let config, parsed.omitted == 0, !all.contains(where: { $0.severity == .error }) { return config }
+        throw PlaybookError(all, omitted: parsed.omitted)
     }
 
     public func validate(_ pb: Playbook, target requested: String?, overrides: [String]) -> (RunConfiguration?, [Diagnostic]) {
@@ -84,7 +84,7 @@ public struct PlaybookValidation {
             }
             guard let v = spec.type.parse(commandLine: text) else {
                 problems.append(Diagnostic(where_, "param '\(key)' is \(spec.type.rawValue); '\(text)' is not",
-                                           hint: "give a \(spec.type.rawValue) value"))
+                                           hint: "give \(["int", "object", "any"].contains(spec.type.rawValue) ? "an" : "a") \(spec.type.rawValue) value"))
                 continue
             }
             params[key] = v
@@ -127,6 +127,14 @@ public struct PlaybookValidation {
             }
             problems += checkReferences(cell, index: index, pb, target: target, params: params, secretValues: secretValues)
             problems += checkInputValues(cell, schema, target: target, params: params)
+            // Secrets never enter a cache key, not even as a digest that could be guessed at.
+            for name in cell.dependsOn.env {
+                if let secret = pb.secrets.first(where: { $0.env == name }) {
+                    problems.append(Diagnostic(cell.dependsOn.location ?? cell.location,
+                        "cell '\(cell.id)' depends on environment variable \(name), which holds secret '\(secret.name)'",
+                        hint: "secrets are never hashed into the cache; use {{ secrets.\(secret.name) }} under `with`, and --force when it changes"))
+                }
+            }
         }
         if !targets.isEmpty {
             // A cell input named like a setting (setup's `region`) supplies it for the run.
@@ -235,6 +243,9 @@ public struct PlaybookValidation {
             if !input.type.accepts(value) {
                 problems.append(Diagnostic(location(cell, key), "input '\(key)' of cell '\(cell.id)' must be \(input.type.rawValue), found \(value.typeName)",
                                            hint: input.description))
+            } else if input.mustBePositive, let n = value.doubleValue, !(n > 0) {
+                problems.append(Diagnostic(location(cell, key), "input '\(key)' of cell '\(cell.id)' must be more than 0, found \(value.interpolationText)",
+                                           hint: input.description))
             }
         }
         for input in schema.inputs where input.required && cell.with[input.name] == nil {
@@ -296,7 +307,7 @@ public struct PlaybookValidation {
                         pb.secrets.isEmpty ? "declare it under `secrets:`" : suggestion(name, pb.secrets.map(\.name)))
             }
             if requireSecrets && s.applies(to: target.name) && secretValues[name] == nil {
-                return ("secret '\(name)' is needed by cell '\(cell.id)' but environment variable \(s.env) is not set",
+                return ("secret '\(name)' is needed by cell '\(cell.id)' but environment variable \(s.env) \(environment[s.env] == nil ? "is not set" : "is empty")",
                         "export \(s.env)=... before running; its value is never stored")
             }
         case .cells:

@@ -41,13 +41,25 @@ public struct Diagnostic: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 }
 
-/// Thrown when a playbook cannot be used; carries every problem found, not just the first.
+/// Thrown when a playbook cannot be used; carries every problem found, not just the first
+/// (up to `listLimit` of them listed, the rest counted in `omitted`).
 public struct PlaybookError: Error, Sendable, CustomStringConvertible {
+    /// Problems listed at most: enough to fix a file by, few enough to read.
+    public static let listLimit = 100
+
     public var diagnostics: [Diagnostic]
-    public init(_ diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    /// Problems found beyond `listLimit`, counted but not listed.
+    public var omitted: Int
+
+    public init(_ diagnostics: [Diagnostic], omitted: Int = 0) {
+        self.diagnostics = Array(diagnostics.prefix(Self.listLimit))
+        self.omitted = omitted + max(0, diagnostics.count - Self.listLimit)
+    }
+
     public var description: String {
-        let errors = diagnostics.filter { $0.severity == .error }.count
-        return diagnostics.map(\.description).joined(separator: "\n")
-            + "\n\(errors) problem\(errors == 1 ? "" : "s") found; nothing was run or written."
+        let errors = diagnostics.filter { $0.severity == .error }.count + omitted
+        var text = diagnostics.map(\.description).joined(separator: "\n")
+        if omitted > 0 { text += "\n... and \(omitted) more problem\(omitted == 1 ? "" : "s") not listed (the first \(diagnostics.count) are shown)" }
+        return text + "\n\(errors) problem\(errors == 1 ? "" : "s") found; nothing was run or written."
     }
 }

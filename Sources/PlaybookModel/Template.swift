@@ -3,6 +3,9 @@
 /// Namespaces: `params.NAME`, `target.SETTING`, `secrets.NAME`, `cells.CELL_ID.OUTPUT[.key...]`.
 /// A string that is exactly one reference keeps the referenced value's type (a number stays a
 /// number); a reference inside a longer string is interpolated as text.
+///
+/// `{{ REFERENCE | quote }}` interpolates the value as one word for a POSIX shell (in single
+/// quotes, with any `'` written as `'\''`), for templates inside a shell cell's `command`.
 public struct Reference: Sendable, Hashable, CustomStringConvertible {
     public enum Namespace: String, Sendable, CaseIterable { case params, target, secrets, cells }
 
@@ -25,12 +28,19 @@ public struct TemplateString: Sendable, Hashable {
     public enum Segment: Sendable, Hashable {
         case literal(String)
         case reference(Reference)
+        /// `{{ REFERENCE | quote }}`: the value's text as one shell word.
+        case shellQuoted(Reference)
     }
 
     public var segments: [Segment]
 
     public var references: [Reference] {
-        segments.compactMap { if case .reference(let r) = $0 { r } else { nil } }
+        segments.compactMap {
+            switch $0 {
+            case .reference(let r), .shellQuoted(let r): r
+            case .literal: nil
+            }
+        }
     }
 
     /// Parses `text`; throws a message (no position: the caller knows where the string is).
@@ -43,7 +53,15 @@ public struct TemplateString: Sendable, Hashable {
                 throw TemplateSyntaxError(message: "'{{' without a closing '}}'")
             }
             let expr = rest[open.upperBound..<close.lowerBound].trimmingSpaces
-            segments.append(.reference(try Self.parseReference(String(expr))))
+            if let bar = expr.firstIndex(of: "|") {
+                let filter = expr[expr.index(after: bar)...].trimmingSpaces
+                guard filter == "quote" else {
+                    throw TemplateSyntaxError(message: "unknown filter '\(filter)' in '{{ \(expr) }}': the one filter is '| quote' (a shell word)")
+                }
+                segments.append(.shellQuoted(try Self.parseReference(String(expr[..<bar].trimmingSpaces))))
+            } else {
+                segments.append(.reference(try Self.parseReference(String(expr))))
+            }
             rest = rest[close.upperBound...]
         }
         if !rest.isEmpty { segments.append(.literal(String(rest))) }
@@ -68,6 +86,11 @@ public struct TemplateString: Sendable, Hashable {
         return Reference(namespace: ns, path: path)
     }
 
+    /// `text` as one POSIX shell word: single quotes keep everything literal but `'` itself.
+    public static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }
+
     static func isNameCharacter(_ c: Character) -> Bool {
         c.isLetter || c.isNumber || c == "_" || c == "-"
     }
@@ -80,6 +103,7 @@ public struct TemplateString: Sendable, Hashable {
             switch segment {
             case .literal(let s): out += s
             case .reference(let r): out += try lookup(r).interpolationText
+            case .shellQuoted(let r): out += Self.shellQuoted(try lookup(r).interpolationText)
             }
         }
         return .string(out)

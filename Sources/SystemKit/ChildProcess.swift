@@ -122,7 +122,7 @@ public enum ChildProcess {
             _ = "done\n".withCString { send(watch[0], $0, 5, Int32(MSG_NOSIGNAL)) }
             close(watch[0])
         }
-        let timedOut = LockedFlag()
+        let timedOut = Locked(false)
         let reading = DispatchGroup()
         for (fd, sink) in [(outPipe[0], onStdout), (errPipe[0], onStderr)] {
             reading.enter()
@@ -138,7 +138,7 @@ public enum ChildProcess {
         }
         let timer: DispatchWorkItem? = timeout.map { t in
             let item = DispatchWorkItem {
-                timedOut.set()
+                timedOut.withLock { $0 = true }
                 stopGroup(pid, grace: 3)
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + t, execute: item)
@@ -159,7 +159,7 @@ public enum ChildProcess {
         timer?.cancel()
         try Task.checkCancellation()
         let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
-        return Exit(status: (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil, timedOut: timedOut.isSet)
+        return Exit(status: (status >> 8) & 0xff, signal: signaled ? status & 0x7f : nil, timedOut: timedOut.current)
     }
 
     /// Runs the command (`"$@"`) with a watchdog beside it in its process group: a background
@@ -210,9 +210,3 @@ public enum ChildProcess {
     }
 }
 
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-}

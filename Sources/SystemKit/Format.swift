@@ -24,7 +24,8 @@ public enum Format {
         return f.string(from: d)
     }
 
-    /// A plain text table; the first row is the header.
+    /// A plain text table; the first row is the header, then a rule of dashes. Columns are two
+    /// spaces apart; lines lose trailing spaces only (an empty first cell keeps its place).
     public static func table(_ rows: [[String]], alignRight: Set<Int> = []) -> String {
         guard let header = rows.first else { return "" }
         var widths = Array(repeating: 0, count: header.count)
@@ -33,19 +34,32 @@ public enum Format {
             r.enumerated().map { i, c in
                 let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
                 return alignRight.contains(i) ? pad + c : c + pad
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }.joined(separator: "  ").trailingSpacesRemoved
         }
         var lines = [render(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
         lines += rows.dropFirst().map(render)
         return lines.joined(separator: "\n")
     }
 
-    /// Whether to colour: a terminal and no NO_COLOR.
-    public static let useColor: Bool = isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    /// Whether to colour: stdout is a terminal that understands escapes (not TERM=dumb), and NO_COLOR is not set.
+    public static let useColor: Bool = shouldColor(terminal: isatty(1) == 1, environment: ProcessInfo.processInfo.environment)
+
+    public static func shouldColor(terminal: Bool, environment: [String: String]) -> Bool {
+        terminal && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+    }
 
     public static func bold(_ s: String) -> String { useColor ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
     public static func dim(_ s: String) -> String { useColor ? "\u{1B}[2m\(s)\u{1B}[0m" : s }
     public static func green(_ s: String) -> String { useColor ? "\u{1B}[32m\(s)\u{1B}[0m" : s }
     public static func red(_ s: String) -> String { useColor ? "\u{1B}[31m\(s)\u{1B}[0m" : s }
     public static func yellow(_ s: String) -> String { useColor ? "\u{1B}[33m\(s)\u{1B}[0m" : s }
+}
+
+extension String {
+    /// The text without spaces at its end.
+    public var trailingSpacesRemoved: String {
+        var text = self
+        while text.hasSuffix(" ") { text.removeLast() }
+        return text
+    }
 }

@@ -6,10 +6,11 @@ import Testing
 @Suite("Child processes", .timeLimit(.minutes(1)))
 struct ChildProcessTests {
     private func run(_ argv: [String], directory: String? = nil) async throws -> (exit: ChildProcess.Exit, output: String) {
-        let output = OutputBox()
+        let output = Locked(Data())
         let exit = try await ChildProcess.run(argv, environment: ProcessInfo.processInfo.environment, directory: directory,
-                                              onStdout: { output.append($0) }, onStderr: { output.append($0) })
-        return (exit, output.text)
+                                              onStdout: { chunk in output.withLock { $0.append(chunk) } },
+                                              onStderr: { chunk in output.withLock { $0.append(chunk) } })
+        return (exit, String(decoding: output.current, as: UTF8.self))
     }
 
     @Test("a program that does not exist is an error naming it, not a shell's exit 127")
@@ -45,11 +46,4 @@ struct ChildProcessTests {
         let result = try await run(["python3", "-c", script])
         #expect(result.output == "no children\n", "the watchdog must not be a child of the command: \(result.output)")
     }
-}
-
-private final class OutputBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

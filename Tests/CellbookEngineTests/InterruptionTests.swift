@@ -190,8 +190,29 @@ struct InterruptionTests {
         #expect(result.code == 0, "\(result)")
         let pid = try pid(in: "\(box.root)/background-pid")
         defer { kill(pid, SIGKILL) }
-        try await Task.sleep(for: .milliseconds(500))
+        // Ordering, not a sleep: wait until the watchdog (in the same process group) has made
+        // its decision and left, however long a loaded machine takes, then look.
+        let group = getpgid(pid)
+        #expect(group > 0)
+        var others = processes(inGroup: group).filter { $0 != pid }
+        for _ in 0..<300 where !others.isEmpty {
+            try await Task.sleep(for: .milliseconds(100))
+            others = processes(inGroup: group).filter { $0 != pid }
+        }
+        #expect(others.isEmpty, "the watchdog was still running 30 s after the run: \(others)")
         #expect(ChildProcess.isAlive(pid), "the watchdog must stand down when cellbook ends normally")
+    }
+}
+
+/// Live processes whose process group is `group` (from /proc; zombies do not count).
+private func processes(inGroup group: pid_t) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { pid_t($0) }.filter { p in
+        guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        // After "pid (comm) ": state ppid pgrp ...
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 2 && fields[0] != "Z" && pid_t(fields[2]) == group
     }
 }
 

@@ -196,7 +196,7 @@ struct PlaybookRunnerCacheTests {
             """, file: "keys.yaml")
         #expect(parseProblems.isEmpty)
         let pb = try #require(playbook)
-        func key(target: String, set: [String] = [], upstream: Value = "one") throws -> String {
+        func key(target: String, set: [String] = [], upstream: Value = "one", outputs: [String] = []) throws -> String {
             let (config, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: [:]).validate(pb, target: target, overrides: set)
             #expect(problems.isEmpty)
             let c = try #require(config)
@@ -206,7 +206,9 @@ struct PlaybookRunnerCacheTests {
             let resolved = try CellResolver(config: c).resolve(pb.cells[1], state: state)
             #expect(resolved.real["command"] == .string("echo \(c.params["greeting"]!.interpolationText) \(upstream.interpolationText)"))
             #expect(resolved.reads == ["cells.up.v": upstream])
-            return resolved.cacheKey(kind: "shell", target: c.target)
+            var cell = pb.cells[1]
+            cell.outputs = outputs
+            return resolved.cacheKey(for: cell, target: c.target)
         }
         let base = try key(target: "laptop")
         #expect(try key(target: "laptop") == base, "the key is stable")
@@ -214,5 +216,39 @@ struct PlaybookRunnerCacheTests {
         #expect(try key(target: "server") != base)
         #expect(try key(target: "laptop", set: ["greeting=Hi"]) != base)
         #expect(try key(target: "laptop", upstream: "two") != base)
+        let declared = try key(target: "laptop", outputs: ["a", "b"])
+        #expect(declared != base, "declared outputs are part of the key")
+        #expect(try key(target: "laptop", outputs: ["b", "a"]) == declared, "their order is not")
+    }
+
+    @Test("adding a name to a cell's outputs runs it again, so a later cell can read the new output")
+    func declaredOutputsInKey() async throws {
+        let box = try Sandbox()
+        let yaml = """
+            name: declared
+            cells:
+              - id: make
+                kind: shell
+                with:
+                  command: |
+                    echo run >> @DIR@/ran-make
+                    echo '{"first": 1, "extra": 2}'
+                outputs: [first]
+            """
+        let pb = try box.playbook(yaml)
+        #expect(try await box.cellbook("run", pb).code == 0)
+        try box.playbook(yaml.replacingOccurrences(of: "outputs: [first]", with: "outputs: [first, extra]") + """
+
+              - id: use
+                kind: shell
+                with:
+                  command: echo {{ cells.make.extra }}
+            """)
+        let list = try await box.cellbook("list", pb, "--format", "json")
+        #expect(try listStatuses(list) == ["make:stale", "use:not run"])
+        let again = try await box.cellbook("run", pb, "--format", "json")
+        #expect(again.code == 0, "\(again)")
+        #expect(try again.statuses() == ["make:ran", "use:ran"])
+        #expect(box.runs("make") == 2)
     }
 }

@@ -95,6 +95,66 @@ struct RedactorTests {
         #expect(!terminalLeaks, "the terminal shows the secret in clear text")
     }
 
+    /// Non-ASCII (two bytes, three bytes, beyond the BMP), quotes, a backslash, a slash and a line break.
+    static let awkward = "p\u{e4}ss \"quoted\" back\\slash/\nline2 \u{20AC}\u{1F600}"
+
+    /// How Python prints `awkward`: json.dumps (ensure_ascii on and off), quote(safe=""), quote, quote_plus.
+    static let awkwardAsPythonPrintsIt = [
+        #"p\u00e4ss \"quoted\" back\\slash/\nline2 \u20ac\ud83d\ude00"#,
+        #"päss \"quoted\" back\\slash/\nline2 €😀"#,
+        "p%C3%A4ss%20%22quoted%22%20back%5Cslash%2F%0Aline2%20%E2%82%AC%F0%9F%98%80",
+        "p%C3%A4ss%20%22quoted%22%20back%5Cslash/%0Aline2%20%E2%82%AC%F0%9F%98%80",
+        "p%C3%A4ss+%22quoted%22+back%5Cslash%2F%0Aline2+%E2%82%AC%F0%9F%98%80",
+    ]
+
+    @Test("a secret with non-ASCII, quotes, a backslash and a line break is masked as written, JSON-escaped and URL-encoded")
+    func encodedFormsMasked() {
+        let r = Redactor(secrets: ["TOKEN": Self.awkward])
+        for form in [Self.awkward] + Self.awkwardAsPythonPrintsIt {
+            #expect(r.redact("before \(form) after") == "before [secret:TOKEN] after", "not masked: \(form)")
+        }
+        // Upper-case hex and an escaped slash, as other JSON writers print them.
+        #expect(r.redact(#"p\u00E4ss \"quoted\" back\\slash\/\nline2 \u20AC\uD83D\uDE00"#) == "[secret:TOKEN]")
+        // An ASCII secret with nothing to escape has one form: nothing else is touched.
+        let plain = Redactor(secrets: ["K": "abcd-1234"])
+        #expect(plain.redact("abcd%2D1234 abcd-1234") == "abcd%2D1234 [secret:K]")
+    }
+
+    @Test("secrets printed by json.dumps and urllib are masked in state.json, log.txt and on the terminal")
+    func encodedFormsNeverStored() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook("""
+            name: encoded
+            secrets:
+              TOKEN:
+                env: CBTEST_TOKEN
+            cells:
+              - id: dump
+                kind: shell
+                with:
+                  command: |
+                    printf '%s\\n' "$T"
+                    python3 -c 'import json, os, urllib.parse as u; t = os.environ["T"]; print(json.dumps(t)); print(json.dumps(t, ensure_ascii=False)); print(u.quote(t, safe="")); print(u.quote(t)); print(u.quote_plus(t)); print(json.dumps({"token": t}))'
+                  env:
+                    T: "{{ secrets.TOKEN }}"
+                outputs: [token]
+            """)
+        let run = try await box.cellbook("run", pb, environment: ["CBTEST_TOKEN": Self.awkward])
+        #expect(run.code == 0, "\(run)")
+        let forms = [Self.awkward, "p\u{e4}ss"] + Self.awkwardAsPythonPrintsIt + ["p\\u00e4ss", "p%C3%A4ss"]
+        for file in box.files(under: box.outputs) {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            for form in forms {
+                #expect(!text.contains(form), "\(file) holds the secret as \(form):\n\(text)")
+            }
+        }
+        for form in forms { #expect(!run.stdout.contains(form), "the terminal shows the secret as \(form)") }
+        let log = try String(contentsOfFile: "\(box.outputs)/encoded/default/cells/dump/log.txt", encoding: .utf8)
+        #expect(log.components(separatedBy: "[secret:TOKEN]").count - 1 == 7, "\(log)")
+        #expect(log.contains(#"{"token": "[secret:TOKEN]"}"#))
+        #expect(try box.state("encoded")["cells"]?["dump"]?["outputs"]?["token"] == "[secret:TOKEN]")
+    }
+
     @Test("the redactor masks every secret, the longest first, at any depth of a value")
     func redactorValues() {
         let r = Redactor(secrets: ["LONG": "abcd-efgh-ijkl", "SHORT": "efgh", "TINY": "ab"])

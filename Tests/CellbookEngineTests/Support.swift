@@ -62,14 +62,37 @@ final class RunningCellbook: @unchecked Sendable {
     private let stdoutPath: String
     private let stderrPath: String
     private var exitCode: Int32?
+    /// The writing end of its stdin, when the test keeps it open.
+    private var stdinFD: Int32
 
-    init(pid: pid_t, stdoutPath: String, stderrPath: String) {
+    init(pid: pid_t, stdoutPath: String, stderrPath: String, stdinFD: Int32 = -1) {
         self.pid = pid
         self.stdoutPath = stdoutPath
         self.stderrPath = stderrPath
+        self.stdinFD = stdinFD
     }
 
+    deinit { closeStdin() }
+
     func signal(_ sig: Int32) { kill(pid, sig) }
+
+    func closeStdin() {
+        if stdinFD >= 0 { close(stdinFD) }
+        stdinFD = -1
+    }
+
+    /// What it has printed on stdout so far.
+    var stdoutSoFar: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until its stdout contains `text`.
+    func waitForOutput(_ text: String, timeout: Double = 30) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !stdoutSoFar.contains(text) {
+            if Date() > deadline { return false }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return true
+    }
 
     /// Waits for the process to exit; nil when it is still running after `timeout` seconds.
     /// A process killed by a signal reports 128 + the signal, as a shell would.
@@ -171,7 +194,9 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Starts `cellbook ARGS --outputs OUTPUTS` in this folder, with default signal handling.
-    func start(_ args: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> RunningCellbook {
+    /// `withOutputs: false` leaves out `--outputs` (for tests of the outputs folder itself).
+    func start(_ args: [String], stdin: String? = nil, environment extra: [String: String] = [:],
+               withOutputs: Bool = true, holdStdin: Bool = false) throws -> RunningCellbook {
         let binary = try CellbookBinary.require()
         let id = UUID().uuidString
         let out = "\(root)/.stdout-\(id)", err = "\(root)/.stderr-\(id)"
@@ -198,7 +223,7 @@ final class Sandbox: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attr, &defaults)
 
         // The shell changes to this folder and execs cellbook, which keeps the shell's pid.
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root, binary] + args + ["--outputs", outputs]
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root, binary] + args + (withOutputs ? ["--outputs", outputs] : [])
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment(extra).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -217,14 +242,21 @@ final class Sandbox: @unchecked Sendable {
             let bytes = Array(stdin.utf8)
             _ = bytes.withUnsafeBytes { Foundation.write(input[1], $0.baseAddress, $0.count) }
         }
+        if holdStdin { return RunningCellbook(pid: pid, stdoutPath: out, stderrPath: err, stdinFD: input[1]) }
         close(input[1])
         return RunningCellbook(pid: pid, stdoutPath: out, stderrPath: err)
     }
 
     /// Runs `cellbook ARGS --outputs OUTPUTS` to completion (killing it after `timeout` seconds).
     func cellbook(_ args: String..., stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60,
-                  sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
-        let running = try start(args, stdin: stdin, environment: environment)
+                  withOutputs: Bool = true, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        try await cellbook(args, stdin: stdin, environment: environment, timeout: timeout, withOutputs: withOutputs,
+                           sourceLocation: sourceLocation)
+    }
+
+    func cellbook(_ args: [String], stdin: String? = nil, environment: [String: String] = [:], timeout: Double = 60,
+                  withOutputs: Bool = true, sourceLocation: Testing.SourceLocation = #_sourceLocation) async throws -> CLIResult {
+        let running = try start(args, stdin: stdin, environment: environment, withOutputs: withOutputs)
         if let result = await running.wait(timeout: timeout) { return result }
         running.signal(SIGKILL)
         Issue.record("cellbook \(args.joined(separator: " ")) did not finish in \(timeout) s", sourceLocation: sourceLocation)

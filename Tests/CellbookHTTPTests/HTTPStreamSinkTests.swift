@@ -126,7 +126,8 @@ struct HTTPStreamSinkTests {
         #expect(times.allSatisfy { $0 >= start })
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 }, "timestamps must increase: \(times)")
         if let first = times.first, let last = times.last {
-            #expect(milliseconds(last - first) >= 3 * 80 * 0.8, "stamps reflect the server's pauses")
+            // Generous (half the pauses): a loaded machine can stamp the first chunk late.
+            #expect(milliseconds(last - first) >= 3 * 80 * 0.5, "stamps reflect the server's pauses")
         }
     }
 

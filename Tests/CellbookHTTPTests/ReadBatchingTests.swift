@@ -95,8 +95,12 @@ struct ReadBatchingStreamTests {
         #expect(result.end == .completed)
         #expect(result.body == eagerResult.body, "batching must not change the bytes")
         #expect(String(decoding: result.body, as: UTF8.self).hasSuffix("data: [DONE]\n\n"))
-        #expect(eagerResult.reads >= 70, "read on arrival: about one read per event, got \(eagerResult.reads)")
+        // Read on arrival: about one read per event (100). The bound is loose because on a loaded
+        // machine the reader can fall 5 ms behind and take two events in one read; batching's
+        // windows (up to 50 ms) are far wider than such delays, so its count stays low under load.
+        #expect(eagerResult.reads >= 50, "read on arrival: about one read per event, got \(eagerResult.reads)")
         #expect(result.reads <= 40, "widening batches over ~500 ms: far fewer reads, got \(result.reads)")
+        #expect(result.reads < eagerResult.reads)
         let statistics = client.readStatistics
         #expect(statistics.bytes == result.body.count)
         #expect(statistics.batchedBytes > 0 && statistics.batchedShare > 0.5, "\(statistics)")
@@ -112,7 +116,7 @@ struct ReadBatchingStreamTests {
         client.stream(HTTPRequest(url: server.url(path)), to: sink)
         let result = await sink.ended()
         #expect(result.end == .completed)
-        #expect(result.reads >= 70, "got \(result.reads)")
+        #expect(result.reads >= 50, "about one read per event (100); loose for a loaded machine, got \(result.reads)")
         #expect(client.readStatistics == HTTPReadStatistics(bytes: result.body.count, batchedBytes: 0))
     }
 
@@ -136,21 +140,25 @@ struct ReadBatchingStreamTests {
 
     @Test("while a stream is read in wide batches, a new request is sent and answered on arrival")
     func newRequestNotHeld() async throws {
-        let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(200), thresholdBytesPerSecond: 1, busyShare: 0))
+        // A window of 2 s, so that "held until the next batch" (up to 2 s late) and "on arrival"
+        // (milliseconds) stay far apart even on a loaded 2-core machine: the bounds below leave
+        // 750 ms for scheduling delays and still catch a request held by the batch.
+        let window = 2000
+        let client = HTTPClient(readBatching: ReadBatching(maxWindow: .milliseconds(window), thresholdBytesPerSecond: 1, busyShare: 0))
         let sink = RecordingSink()
         let handle = client.stream(HTTPRequest(url: server.url("/endless?id=batching-new-request&interval_ms=1")), to: sink)
         defer { handle.cancel() }
         var widened = false
-        for _ in 0..<60 where !widened {
+        for _ in 0..<300 where !widened {
             try await Task.sleep(for: .milliseconds(50))
-            widened = client.readStatistics.widestWindowNanoseconds == 200 * ReadBatchingTests.ms
+            widened = client.readStatistics.widestWindowNanoseconds == Int64(window) * ReadBatchingTests.ms
         }
-        try #require(widened, "the window never widened to 200 ms: \(client.readStatistics)")
+        try #require(widened, "the window never widened to \(window) ms: \(client.readStatistics)")
         let start = MonotonicClock.nanoseconds()
         let response = try await client.send(HTTPRequest(url: server.url("/status/200")))
         let elapsedMs = Double(MonotonicClock.nanoseconds() - start) / 1e6
         #expect(response.status == 200)
-        #expect(elapsedMs < 100, "a new connection, request and answer took \(elapsedMs) ms under 200 ms batching")
+        #expect(elapsedMs < 750, "a new connection, request and answer took \(elapsedMs) ms under \(window) ms batching")
 
         // An answer that takes 300 ms to come is read when it comes, not at the next batch:
         // its first byte is what a time to first token measures.
@@ -158,6 +166,6 @@ struct ReadBatchingStreamTests {
         let slow = try await client.send(HTTPRequest(url: server.url("/slow?seconds=0.3")))
         let slowMs = Double(MonotonicClock.nanoseconds() - slowStart) / 1e6
         #expect(slow.bodyText == "slow answer")
-        #expect(slowMs < 325, "an answer sent after 300 ms was read after \(slowMs) ms under 200 ms batching")
+        #expect(slowMs < 300 + 750, "an answer sent after 300 ms was read after \(slowMs) ms under \(window) ms batching")
     }
 }

@@ -20,6 +20,9 @@ import Testing
             #expect(abs(entry.totalAcceleratorMemoryGB - Double(entry.acceleratorCount) * entry.memoryPerAcceleratorGB) < 0.01, "\(entry.name)")
             if entry.pricePerHourUSD != nil {
                 #expect(entry.priceSource?.isEmpty == false, "\(entry.name) has a price without a source")
+                // A reader can only check a public source, so a source is public or says plainly that it is unverified.
+                #expect(entry.priceSource?.hasPrefix("unverified estimate: ") == true, "\(entry.name): \(entry.priceSource ?? "")")
+                #expect(entry.priceSource?.contains("REFERENCE.md") == false, "\(entry.name) cites a document that is not in the repository")
                 #expect(entry.priceDate?.isEmpty == false, "\(entry.name) has a price without a date")
             }
         }

@@ -1,4 +1,5 @@
 @testable import ServingKit
+import SystemKit
 import CellbookJSON
 import CellbookHTTP
 import Testing

@@ -1,4 +1,3 @@
-import CellbookKinds
 import Foundation
 import PlaybookModel
 import Testing
@@ -183,7 +182,7 @@ struct PlaybookParserTests {
     func examplePlaybook() throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("playbooks/shell-basics.yaml").path
-        let validation = PlaybookValidation(kinds: cellKindSchemas, environment: ["DEMO_TOKEN": "token-value"])
+        let validation = PlaybookValidation(kinds: testKinds, environment: ["DEMO_TOKEN": "token-value"])
         let laptop = try validation.load(path: path, target: nil, overrides: [])
         #expect(laptop.target.name == "laptop")
         #expect(laptop.playbook.cells.map(\.id) == ["intro", "machine", "greet", "count", "token", "report"])
@@ -192,5 +191,26 @@ struct PlaybookParserTests {
         let withSecret = try validation.load(path: path, target: "with-secret", overrides: ["greeting=Hi", "repeat=5"])
         #expect(withSecret.secretValues == ["DEMO_TOKEN": "token-value"])
         #expect(withSecret.params == ["greeting": "Hi", "repeat": 5])
+    }
+
+    @Test("depends_on lists files (or one) and environment variables")
+    func dependsOn() throws {
+        let pb = try parseClean("""
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: cat input.txt
+                depends_on:
+                  files: input.txt
+                  env: [LANG, MODE]
+              - id: b
+                kind: note
+            """)
+        #expect(pb.cells[0].dependsOn.files == ["input.txt"])
+        #expect(pb.cells[0].dependsOn.env == ["LANG", "MODE"])
+        #expect(pb.cells[0].dependsOn.location?.line == 8)
+        #expect(pb.cells[1].dependsOn.isEmpty)
     }
 }

@@ -1,4 +1,3 @@
-import CellbookKinds
 import Foundation
 import PlaybookModel
 import Testing
@@ -353,7 +352,60 @@ extension BadInput {
               repeat: 3
             cells: []
             """, set: ["repeat=many"], message: "param 'repeat' is int; 'many' is not", line: 0, column: 0,
-            file: "<command line: --set repeat=many>"),
+            file: "<command line: --set repeat=many>", hint: "give an int value"),
+        BadInput(name: "a timeout of 0", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: sleep 1
+                  timeout: 0
+            """, message: "input 'timeout' of cell 'a' must be more than 0, found 0", line: 7, column: 16),
+        BadInput(name: "a negative timeout", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: sleep 1
+                  timeout: -2.5
+            """, message: "input 'timeout' of cell 'a' must be more than 0, found -2.5", line: 7, column: 16),
+        BadInput(name: "depends_on with an unknown key", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: cat input.txt
+                depends_on:
+                  file: [input.txt]
+            """, message: "unknown key 'file' in depends_on", line: 8, column: 7, hint: "did you mean 'files'?"),
+        BadInput(name: "depends_on on a secret's variable", yaml: """
+            name: demo
+            secrets:
+              TOKEN:
+                env: DEMO_TOKEN
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: "true"
+                depends_on:
+                  env: [DEMO_TOKEN]
+            """, environment: ["DEMO_TOKEN": "long-enough"],
+            message: "cell 'a' depends on environment variable DEMO_TOKEN, which holds secret 'TOKEN'", line: 11, column: 7,
+            hint: "never hashed into the cache"),
+        BadInput(name: "depends_on.env that is not a variable name", yaml: """
+            name: demo
+            cells:
+              - id: a
+                kind: shell
+                with:
+                  command: "true"
+                depends_on:
+                  env: ["A=1"]
+            """, message: "'A=1' is not an environment variable name (depends_on.env of cell 'a')", line: 8, column: 13),
         BadInput(name: "--set without =", yaml: """
             name: demo
             params:
@@ -428,8 +480,9 @@ struct PlaybookValidationTests {
         #expect(diagnose(yaml, target: "laptop").isEmpty, "laptop does not use API_TOKEN")
         #expect(diagnose(yaml).isEmpty, "the default target (laptop, the first) does not use API_TOKEN")
         #expect(diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": "s3cr3t-value"]).isEmpty)
-        #expect(diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": ""]).count == 1,
-                "an empty variable counts as unset")
+        let empty = diagnose(yaml, target: "cloud", environment: ["DEMO_API_TOKEN": ""])
+        #expect(empty.count == 1, "an empty variable is no value")
+        #expect(empty.first?.message.hasSuffix("environment variable DEMO_API_TOKEN is empty") == true, "\(empty)")
     }
 
     @Test("commands that only read state do not require secrets")
@@ -445,7 +498,7 @@ struct PlaybookValidationTests {
             """, file: testFile)
         #expect(parseProblems.isEmpty)
         guard let pb else { Issue.record("no playbook"); return }
-        let (_, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: [:], requireSecrets: false)
+        let (_, problems) = PlaybookValidation(kinds: testKinds, environment: [:], requireSecrets: false)
             .validate(pb, target: nil, overrides: [])
         #expect(problems.isEmpty)
     }
@@ -464,7 +517,7 @@ struct PlaybookValidationTests {
             """, file: testFile)
         #expect(parseProblems.isEmpty)
         let playbook = try #require(pb)
-        let (config, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+        let (config, problems) = PlaybookValidation(kinds: testKinds, environment: [:])
             .validate(playbook, target: nil, overrides: ["repeat=5", "ratio=2", "verbose=yes", "hosts=[\"x\",\"y\"]", "greeting=a=b"])
         #expect(problems.isEmpty, "\(problems)")
         #expect(config?.params == ["repeat": 5, "ratio": 2, "verbose": true, "hosts": ["x", "y"], "greeting": "a=b"])
@@ -497,7 +550,7 @@ struct PlaybookValidationTests {
                 with:
                   cwd: /tmp
             """)
-        let validation = PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+        let validation = PlaybookValidation(kinds: testKinds, environment: [:])
         var thrown: PlaybookError?
         do {
             _ = try validation.load(path: path, target: nil, overrides: ["colour=blue"])
@@ -523,7 +576,7 @@ struct PlaybookValidationTests {
     @Test("a missing playbook file is one problem naming the path")
     func missingFile() throws {
         do {
-            _ = try PlaybookValidation(kinds: cellKindSchemas, environment: [:])
+            _ = try PlaybookValidation(kinds: testKinds, environment: [:])
                 .load(path: "/nonexistent/cellbook/nope.yaml", target: nil, overrides: [])
             Issue.record("loading a missing file must fail")
         } catch {
@@ -531,5 +584,42 @@ struct PlaybookValidationTests {
             #expect(diagnostics.count == 1)
             #expect(diagnostics.first?.message == "cannot read playbook file '/nonexistent/cellbook/nope.yaml'")
         }
+    }
+}
+
+@Suite("Names that become folders")
+struct FolderNameTests {
+    @Test("a target name that climbs out of outputs/ is an error where it is written")
+    func targetNameWithPath() throws {
+        let problems = diagnose("""
+            name: demo
+            targets:
+              ../../../victim:
+                settings: {}
+            cells: []
+            """)
+        #expect(problems.count == 1, "\(problems)")
+        try expectProblem(problems, "target name '../../../victim' may hold only letters, digits, '-' and '_'", line: 3, column: 3,
+                          hint: "becomes a folder")
+    }
+
+    @Test("ids and names longer than 100 bytes of UTF-8 are errors (they could not name a folder)")
+    func overLongNames() throws {
+        let long = String(repeating: "a", count: 101)
+        let wide = String(repeating: "é", count: 51)  // 51 letters, 102 bytes
+        let problems = diagnose("""
+            name: \(long)
+            targets:
+              \(wide):
+            cells:
+              - id: \(long)
+                kind: note
+              - id: \(String(repeating: "b", count: 100))
+                kind: note
+            """)
+        #expect(problems.count == 3, "\(problems)")
+        try expectProblem(problems, "name '\(long.prefix(20))…' is 101 bytes long; at most 100 are allowed", line: 1, column: 7)
+        try expectProblem(problems, "target name '\(wide.prefix(20))…' is 102 bytes long", line: 3, column: 3)
+        try expectProblem(problems, "cell id '\(long.prefix(20))…' is 101 bytes long", line: 5, column: 9)
     }
 }

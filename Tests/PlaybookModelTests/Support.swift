@@ -1,4 +1,3 @@
-import CellbookKinds
 import Foundation
 import PlaybookModel
 import Testing
@@ -6,12 +5,28 @@ import Testing
 /// The file name diagnostics carry for playbooks parsed from a string.
 let testFile = "test.yaml"
 
+/// The kinds these tests validate against: schemas of their own, shaped like cellbook's shell
+/// and note kinds, so the model is tested without the cell kinds (and the libraries they need).
+let testKinds: [String: KindSchema] = [
+    "shell": KindSchema(
+        name: "shell", summary: "Runs a command",
+        inputs: [
+            .init("command", .string, required: true, "the command, run with /bin/sh -c"),
+            .init("env", .object, "extra environment variables"),
+            .init("cwd", .string, "working directory"),
+            .init("timeout", .number, positive: true, "seconds before the command is stopped"),
+            .init("allow_failure", .bool, "publish a non-zero exit code instead of failing"),
+        ],
+        outputs: ["stdout", "stderr", "exit_code"], acceptsDeclaredOutputs: true),
+    "note": KindSchema(name: "note", summary: "Narrative only", inputs: [], outputs: [], isNarrative: true),
+]
+
 /// Parses and validates `yaml` the way `cellbook run` does, returning every problem found.
 func diagnose(_ yaml: String, target: String? = nil, set overrides: [String] = [],
               environment: [String: String] = [:]) -> [Diagnostic] {
     let (playbook, parseProblems) = PlaybookParser.parse(yaml, file: testFile)
     guard let playbook else { return parseProblems }
-    let (_, problems) = PlaybookValidation(kinds: cellKindSchemas, environment: environment)
+    let (_, problems) = PlaybookValidation(kinds: testKinds, environment: environment)
         .validate(playbook, target: target, overrides: overrides)
     return parseProblems + problems
 }

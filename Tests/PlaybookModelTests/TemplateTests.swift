@@ -1,3 +1,4 @@
+import Foundation
 import PlaybookModel
 import Testing
 
@@ -53,6 +54,35 @@ struct TemplateTests {
         #expect(try Self.resolve(text) == .string(expected))
     }
 
+    @Test("| quote makes a value one shell word, whatever it holds", arguments: [
+        ("echo {{ params.greeting | quote }}", "echo 'Hello'"),
+        ("echo {{params.greeting|quote}}", "echo 'Hello'"),
+        ("{{ params.repeat | quote }}", "'3'"),
+        ("echo {{ params.nothing | quote }}", "echo ''"),
+        ("grep {{ params.tricky | quote }} f", #"grep 'it'\''s $HOME; rm -rf / `x` "y"' f"#),
+    ])
+    func shellQuote(_ text: String, _ expected: String) throws {
+        let value = try TemplateString(parsing: text).resolve { ref in
+            ref.description == "params.tricky" ? #"it's $HOME; rm -rf / `x` "y""# : Self.lookup(ref)
+        }
+        #expect(value == .string(expected))
+    }
+
+    @Test("a quoted value reaches a real shell intact")
+    func shellQuoteRoundTrip() throws {
+        let tricky = "it's $HOME; echo pwned `id` \"quoted\" \\ * \n end"
+        let command = "printf '%s' " + TemplateString.shellQuoted(tricky)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(String(decoding: data, as: UTF8.self) == tricky)
+    }
+
     @Test("references are parsed into namespace and path")
     func parsedReferences() throws {
         let t = try TemplateString(parsing: "{{ params.a }} and {{ cells.setup.info.kernel }} and {{ secrets.TOKEN }} {{ target.region }}")
@@ -94,6 +124,7 @@ struct TemplateTests {
         ("{{ env.HOME }}", "unknown reference 'env.HOME'"),
         ("{{ cells.setup }}", "expected cells.CELL_ID.OUTPUT"),
         ("{{ params.a b }}", "malformed reference 'params.a b'"),
+        ("{{ params.a | upper }}", "unknown filter 'upper' in '{{ params.a | upper }}': the one filter is '| quote'"),
     ])
     func malformed(_ text: String, _ message: String) {
         #expect {

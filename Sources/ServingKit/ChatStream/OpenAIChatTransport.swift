@@ -1,3 +1,4 @@
+import SystemKit
 import CellbookHTTP
 import CellbookJSON
 import Foundation
