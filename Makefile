@@ -3,8 +3,12 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := libcurl4-openssl-dev libssl-dev
 CELLBOOK := .build/release/cellbook
+# moto (a local AWS) and botocore for the sagemaker tests, in a venv of their own.
+TEST_VENV := $(HOME)/.cache/cellbook/test-venv
+TEST_PYTHON := $(TEST_VENV)/bin/python
+TEST_PACKAGES := 'moto[server]==5.2.1' 'boto3==1.43.11' 'botocore==1.43.11'
 
-.PHONY: demo test build deps runtime bench clean-outputs help
+.PHONY: demo test test-tools build deps runtime bench clean-outputs help
 
 help:
 	@echo "make demo   install what is missing, build, run playbooks/deploy-llama3.yaml on the local target"
@@ -30,10 +34,19 @@ runtime: build
 demo: build
 	$(CELLBOOK) run playbooks/deploy-llama3.yaml
 
+## What the sagemaker tests start as real parts: moto with signature checking, and botocore,
+## with which the fake SageMaker checks signatures. Installed once into $(TEST_VENV).
+test-tools:
+	@if ! $(TEST_PYTHON) -c "import moto, boto3, botocore; assert moto.__version__ == '5.2.1'" 2>/dev/null; then \
+	  echo "installing moto 5.2.1 (a local AWS for the sagemaker tests) into $(TEST_VENV)"; \
+	  python3 -m venv $(TEST_VENV) && \
+	  $(TEST_PYTHON) -m pip install -q --disable-pip-version-check $(TEST_PACKAGES); \
+	fi
+
 # Serial: the end-to-end suite runs a real model server on the free cores, and timing checks
 # in other suites should not share the machine with it.
-test: deps
-	swift test --no-parallel
+test: deps test-tools
+	CELLBOOK_TEST_PYTHON=$(TEST_PYTHON) swift test --no-parallel
 
 bench: build
 	bash scripts/bench-cli.sh

@@ -74,10 +74,13 @@ let package = Package(
         .testTarget(name: "CellbookEngineTests", dependencies: ["CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit"]),
         .testTarget(name: "CellbookHTTPTests", dependencies: ["CellbookHTTP", "ServingKit"], exclude: ["Support/sse_server.py"]),
         .testTarget(name: "AWSCoreTests", dependencies: ["AWSCore", "SystemKit"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "AWSServicesTests", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON"]),
+        // The AWS fakes (moto, the fake SageMaker) as the AWS test targets start them.
+        .target(name: "AWSTestSupport", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON"],
+                path: "Tests/AWSTestSupport"),
+        .testTarget(name: "AWSServicesTests", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "AWSTestSupport"]),
         .testTarget(name: "SageMakerServingTests", dependencies: [
             "SageMakerServing", "CellbookKinds", "CellbookEngine", "PlaybookModel", "ServingKit", "AWSServices", "AWSCore",
-            "CellbookHTTP", "CellbookJSON",
+            "CellbookHTTP", "CellbookJSON", "AWSTestSupport",
         ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),

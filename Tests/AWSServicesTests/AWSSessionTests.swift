@@ -1,3 +1,4 @@
+import AWSTestSupport
 import AWSCore
 import AWSServices
 import CellbookHTTP

@@ -1,3 +1,4 @@
+import AWSTestSupport
 import AWSCore
 @testable import AWSServices
 import Testing

@@ -1,3 +1,4 @@
+import AWSTestSupport
 import CellbookEngine
 import CellbookHTTP
 import CellbookJSON
@@ -71,7 +72,7 @@ struct SageMakerFakeTests {
             endpoint = "fake-\(UInt32.random(in: 0...UInt32.max))"
             let path = "\(dir)/sm-fake.yaml"
             try SageMakerFakeTests.playbook(endpoint: endpoint, extraSettings: extraSettings).write(toFile: path, atomically: true, encoding: .utf8)
-            env = ["HOME": dir, "AWS_ENDPOINT_URL": fake.string("endpoint"), "AWS_ACCESS_KEY_ID": SageMakerFakeTests.key.0,
+            env = ["HOME": dir, "AWS_ENDPOINT_URL": fake.endpoint, "AWS_ACCESS_KEY_ID": SageMakerFakeTests.key.0,
                    "AWS_SECRET_ACCESS_KEY": SageMakerFakeTests.key.1, "AWS_REGION": "us-east-1"]
             let config = try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: env)
                 .load(path: path, target: nil, overrides: [])
@@ -85,14 +86,14 @@ struct SageMakerFakeTests {
             return try await runner.run(o)
         }
 
-        func log() throws -> [JSONValue] {
-            if case .array(let requests)? = try fakeJSON(fake, "/_fake/log")["requests"] { return requests }
+        func log() async throws -> [JSONValue] {
+            if case .array(let requests)? = try await fakeJSON(fake, "/_fake/log")["requests"] { return requests }
             return []
         }
 
-        func ops() throws -> [String] { try log().compactMap { $0["op"]?.stringValue } }
+        func ops() async throws -> [String] { try await log().compactMap { $0["op"]?.stringValue } }
 
-        func state() throws -> JSONValue { try fakeJSON(fake, "/_fake/state") }
+        func state() async throws -> JSONValue { try await fakeJSON(fake, "/_fake/state") }
 
         func printed(_ cell: String) -> String { runner.store.readLog(cell) ?? "" }
     }
@@ -107,9 +108,9 @@ struct SageMakerFakeTests {
         #expect(deploy.status == .failed)
         #expect(deploy.error?.contains("CUDA out of memory") == true, "\(deploy.error ?? "")")
         #expect(f.printed("deploy").contains("FailureReason: CUDA out of memory"))
-        #expect(try f.ops().filter { $0 == "DescribeEndpoint" }.count >= 4)
-        #expect(try f.ops().suffix(3) == ["DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"])
-        let state = try f.state()
+        #expect(try await f.ops().filter { $0 == "DescribeEndpoint" }.count >= 4)
+        #expect(try await f.ops().suffix(3) == ["DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"])
+        let state = try await f.state()
         #expect(String(describing: state).contains(f.endpoint) == false, "nothing of the failed endpoint is left: \(state)")
     }
 
@@ -122,7 +123,7 @@ struct SageMakerFakeTests {
         let printed = f.printed("deploy")
         #expect(printed.contains("CreateModel throttled"), "\(printed)")
         #expect(printed.contains("DescribeEndpoint"))
-        let ops = try f.ops()
+        let ops = try await f.ops()
         #expect(ops.filter { $0 == "CreateModel" }.count == 2)
         #expect(ops.filter { $0 == "CreateEndpoint" }.count == 2)
         #expect(try await f.run { $0.only = "cleanup" }.exitCode == 0)
@@ -156,8 +157,8 @@ struct SageMakerFakeTests {
         let text2 = try #require(s2.cells.first { $0.id == "chat" }?.outputs?["content"]?.stringValue)
         #expect(text1 == text2)
         #expect(text1.unicodeScalars.contains { $0.value > 127 }, "the fake's text has multi-byte characters to split")
-        #expect(try invoked.ops().contains("InvokeEndpoint"))
-        #expect(try streamed.ops().contains("InvokeEndpointWithResponseStream"))
+        #expect(try await invoked.ops().contains("InvokeEndpoint"))
+        #expect(try await streamed.ops().contains("InvokeEndpointWithResponseStream"))
     }
 
     @Test("stopped while the endpoint is Creating, the next deploy attaches to it instead of creating a second one")
@@ -187,7 +188,7 @@ struct SageMakerFakeTests {
         let result = try await target.deploy(request)
         #expect(result.status == "InService")
         #expect(console.text.contains("waiting for it instead of creating a second one"))
-        #expect(try f.ops().filter { $0 == "CreateEndpoint" }.count == 1)
+        #expect(try await f.ops().filter { $0 == "CreateEndpoint" }.count == 1)
         let cleaned = try await target.cleanup(result)
         #expect(cleaned.deleted.count == 3)
     }

@@ -1,3 +1,4 @@
+import AWSTestSupport
 import CellbookEngine
 import CellbookJSON
 import CellbookKinds
@@ -22,7 +23,7 @@ struct SageMakerPlaybookTests {
     /// type moto accepts.
     func run(endpoint: String, secretKey: String? = nil, runtimeURL: String, extra: [String] = [],
              configure: (inout RunOptions) -> Void = { _ in }) async throws -> Run {
-        let moto = try Moto.shared.get()
+        let moto = try MotoKey.shared()
         let home = temporaryDirectory("home")
         // moto refuses the tutorial's instance types (ml.g5, ml.p4d); an older one it accepts is
         // added to the hardware check's catalog through the playbook's instance_catalog param.
@@ -51,7 +52,7 @@ struct SageMakerPlaybookTests {
 
     /// What moto holds for `endpoint`, asked with boto3 (an independent client).
     func motoResources(_ endpoint: String) throws -> String {
-        let moto = try Moto.shared.get()
+        let moto = try MotoKey.shared()
         let script = """
             import boto3, sys
             sm = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=sys.argv[1],
@@ -62,7 +63,7 @@ struct SageMakerPlaybookTests {
             found += ["model " + m["ModelName"] for m in sm.list_models()["Models"] if m["ModelName"] == sys.argv[4]]
             print(",".join(found))
             """
-        let (status, text) = try runCommand(["python3", "-c", script, moto.endpoint, moto.accessKeyID, moto.secretAccessKey, endpoint])
+        let (status, text) = try runCommand([testPython, "-c", script, moto.endpoint, moto.accessKeyID, moto.secretAccessKey, endpoint])
         #expect(status == 0, "boto3 check failed: \(text)")
         return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -79,12 +80,12 @@ struct SageMakerPlaybookTests {
 
     @Test("every cell runs signed against moto and the fake runtime; nothing is left afterwards; the token is nowhere")
     func wholePlaybook() async throws {
-        let moto = try Moto.shared.get()
+        let moto = try MotoKey.shared()
         let fake = try startFakeSageMaker(scenario: #"{"runtime": {"ttft_ms": 5, "itl_ms": 1, "payload_split": "awkward", "write_split": "awkward"}}"#,
                                           accessKeyID: moto.accessKeyID, secretAccessKey: moto.secretAccessKey)
         defer { fake.stop() }
         let name = "cb-e2e-\(UInt32.random(in: 0...UInt32.max))"
-        let r = try await run(endpoint: name, runtimeURL: fake.string("endpoint"))
+        let r = try await run(endpoint: name, runtimeURL: fake.endpoint)
         #expect(r.summary.exitCode == 0, "\(r.summary.cells.map { "\($0.id): \($0.status) \($0.error ?? "")" })")
         #expect(r.summary.cells.map(\.status) == Array(repeating: .ran, count: 6))
         let outputs = Dictionary(r.summary.cells.map { ($0.id, $0.outputs ?? [:]) }, uniquingKeysWith: { a, _ in a })
@@ -109,7 +110,7 @@ struct SageMakerPlaybookTests {
         // moto, asked by boto3: no model, configuration or endpoint left.
         #expect(try motoResources(name) == "")
         // The fake runtime verified every signature (chat and benchmark streams).
-        guard case .array(let log)? = try fakeJSON(fake, "/_fake/log")["requests"] else { Issue.record("no fake log"); return }
+        guard case .array(let log)? = try await fakeJSON(fake, "/_fake/log")["requests"] else { Issue.record("no fake log"); return }
         #expect(log.count >= 7)
         #expect(log.allSatisfy { $0["signature"] == .string("ok") })
         #expect(!everything(under: r.outputs).contains(Self.sentinel), "the Hugging Face token was written somewhere")
