@@ -174,7 +174,8 @@ struct HTTPStreamSinkTests {
         let start = MonotonicClock.nanoseconds()
         let record = await sink.ended()
         #expect(record.end == .cancelled)
-        #expect(milliseconds(MonotonicClock.nanoseconds() - start) < 3000)
+        // The server stays silent for 20 s; 10 s is generous for a loaded machine and still tells them apart.
+        #expect(milliseconds(MonotonicClock.nanoseconds() - start) < 10000)
         #expect(record.outOfOrder.isEmpty, "\(record.outOfOrder)")
         let disconnected = try await eventually(within: 5) {
             try await server.endlessStats(id: id, client: client).disconnected
