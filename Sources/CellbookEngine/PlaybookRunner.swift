@@ -105,6 +105,8 @@ public final class PlaybookRunner: @unchecked Sendable {
         }
         defer { lock.release() }
         let scratch = o.noCache ? NSTemporaryDirectory() + "cellbook-no-cache-\(getpid())" : nil
+        // A throwaway run leaves nothing behind, in outputs/ or here.
+        defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
         let trap = SignalTrap()
         defer { trap.cancel() }
         var state = try store.load(playbook: config.playbook.name, target: config.target.name)

@@ -3,8 +3,9 @@ import Foundation
 import PlaybookModel
 import Testing
 
-/// Whether this process may mount a small tmpfs (root in a container that allows it).
+/// Whether this process may mount a small tmpfs (Linux, as root, where the container allows it).
 private let canMountTmpfs: Bool = {
+    #if os(Linux)
     guard getuid() == 0 else { return false }
     let probe = FileManager.default.temporaryDirectory.appendingPathComponent("cellbook-mount-probe-\(UUID().uuidString)").path
     guard (try? FileManager.default.createDirectory(atPath: probe, withIntermediateDirectories: true)) != nil else { return false }
@@ -12,11 +13,30 @@ private let canMountTmpfs: Bool = {
     guard mount("tmpfs", probe, "tmpfs", 0, "size=64k") == 0 else { return false }
     umount(probe)
     return true
+    #else
+    return false
+    #endif
 }()
+
+/// Mounts a tmpfs of 64 KiB on `path` (read-only if asked); `unmount` undoes it.
+private func mountTmpfs(_ path: String, readOnly: Bool = false) -> Bool {
+    #if os(Linux)
+    return mount("tmpfs", path, "tmpfs", readOnly ? UInt(MS_RDONLY) : 0, "size=64k") == 0
+    #else
+    return false
+    #endif
+}
+
+private func unmount(_ path: String) {
+    #if os(Linux)
+    umount2(path, Int32(MNT_DETACH))
+    #endif
+}
 
 @Suite("A full disk")
 struct FullDiskTests {
-    @Test("a log write that fails (ENOSPC, as /dev/full gives) is remembered with the path, never a crash")
+    @Test("a log write that fails (ENOSPC, as /dev/full gives) is remembered with the path, never a crash",
+          .enabled(if: FileManager.default.fileExists(atPath: "/dev/full"), "needs /dev/full (Linux)"))
     func consoleReportsFullDisk() {
         let console = CellConsole(logPath: "/dev/full", redactor: Redactor(secrets: [:]), echo: false)
         console.write("a line the disk has no room for\n")
@@ -32,8 +52,8 @@ struct FullDiskTests {
     func diskFillsDuringCell() async throws {
         let box = try Sandbox()
         try FileManager.default.createDirectory(atPath: box.outputs, withIntermediateDirectories: true)
-        #expect(mount("tmpfs", box.outputs, "tmpfs", 0, "size=64k") == 0)
-        defer { umount2(box.outputs, Int32(MNT_DETACH)) }
+        #expect(mountTmpfs(box.outputs))
+        defer { unmount(box.outputs) }
         let pb = try box.playbook("""
             name: full
             cells:
@@ -73,8 +93,8 @@ struct FullDiskTests {
     func readOnlyOutputs() async throws {
         let box = try Sandbox()
         try FileManager.default.createDirectory(atPath: box.outputs, withIntermediateDirectories: true)
-        #expect(mount("tmpfs", box.outputs, "tmpfs", UInt(MS_RDONLY), "size=64k") == 0)
-        defer { umount2(box.outputs, Int32(MNT_DETACH)) }
+        #expect(mountTmpfs(box.outputs, readOnly: true))
+        defer { unmount(box.outputs) }
         let pb = try box.playbook(flowPlaybook)
         let run = try await box.cellbook("run", pb)
         #expect(run.code == 2, "\(run)")

@@ -124,4 +124,21 @@ struct OutputsFolderTests {
         }
         #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
     }
+
+    @Test("an outputs folder cellbook may not write is a clear environment error (exit 2)",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                   "needs root, to run cellbook as nobody"))
+    func permissionDenied() async throws {
+        let box = try Sandbox()
+        let pb = try box.playbook(flowPlaybook)
+        try FileManager.default.createDirectory(atPath: box.outputs, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let process = try box.start(["run", pb], wrapper: nobody)
+        let result = try #require(await process.wait(timeout: 60))
+        #expect(result.code == 2, "\(result)")
+        #expect(result.stderr.contains("cannot create the folder \(box.outputs)/flow/default: Permission denied"), "\(result)")
+        #expect(!result.stderr.contains("Domain"))
+        #expect(box.runs(flowCells) == [0, 0, 0, 0, 0, 0])
+    }
 }

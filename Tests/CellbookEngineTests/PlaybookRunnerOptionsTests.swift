@@ -279,10 +279,13 @@ struct PlaybookRunnerOptionsTests {
     func noCache() async throws {
         let box = try Sandbox()
         let pb = try box.playbook(flowPlaybook)
-        let fresh = try await box.cellbook("run", pb, "--no-cache", "--format", "json")
+        let process = try box.start(["run", pb, "--no-cache", "--format", "json"])
+        let fresh = try #require(await process.wait(timeout: 60))
         #expect(fresh.code == 0, "later cells must read what earlier cells of the same run published:\n\(fresh)")
         #expect(box.runs("greet") == 1)
         #expect(!box.exists("\(box.outputs)/flow/default/state.json"))
+        let scratch = NSTemporaryDirectory() + "cellbook-no-cache-\(process.pid)"
+        #expect(!FileManager.default.fileExists(atPath: scratch), "the throwaway run left \(scratch)")
 
         #expect(try await box.cellbook("run", pb).code == 0)
         let changed = try await box.cellbook("run", pb, "--no-cache", "--set", "greeting=Hi", "--format", "json")

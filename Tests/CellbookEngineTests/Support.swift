@@ -194,9 +194,10 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Starts `cellbook ARGS --outputs OUTPUTS` in this folder, with default signal handling.
-    /// `withOutputs: false` leaves out `--outputs` (for tests of the outputs folder itself).
+    /// `withOutputs: false` leaves out `--outputs` (for tests of the outputs folder itself);
+    /// `wrapper` runs cellbook through another program (`setpriv ...` to drop root).
     func start(_ args: [String], stdin: String? = nil, environment extra: [String: String] = [:],
-               withOutputs: Bool = true, holdStdin: Bool = false) throws -> RunningCellbook {
+               withOutputs: Bool = true, holdStdin: Bool = false, wrapper: [String] = []) throws -> RunningCellbook {
         let binary = try CellbookBinary.require()
         let id = UUID().uuidString
         let out = "\(root)/.stdout-\(id)", err = "\(root)/.stderr-\(id)"
@@ -223,7 +224,7 @@ final class Sandbox: @unchecked Sendable {
         posix_spawnattr_setsigdefault(&attr, &defaults)
 
         // The shell changes to this folder and execs cellbook, which keeps the shell's pid.
-        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root, binary] + args + (withOutputs ? ["--outputs", outputs] : [])
+        let argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", root] + wrapper + [binary] + args + (withOutputs ? ["--outputs", outputs] : [])
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment(extra).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {

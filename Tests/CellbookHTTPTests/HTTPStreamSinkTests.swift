@@ -89,17 +89,6 @@ final class RecordingSink: HTTPStreamSink, @unchecked Sendable {
     }
 }
 
-private func milliseconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e6 }
-
-private func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-    while MonotonicClock.nanoseconds() < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}
-
 @Suite("HTTPClient streaming to a sink on the loop thread", .timeLimit(.minutes(1)))
 struct HTTPStreamSinkTests {
     let server: TestServer
@@ -185,7 +174,8 @@ struct HTTPStreamSinkTests {
         let start = MonotonicClock.nanoseconds()
         let record = await sink.ended()
         #expect(record.end == .cancelled)
-        #expect(milliseconds(MonotonicClock.nanoseconds() - start) < 3000)
+        // The server stays silent for 20 s; 10 s is generous for a loaded machine and still tells them apart.
+        #expect(milliseconds(MonotonicClock.nanoseconds() - start) < 10000)
         #expect(record.outOfOrder.isEmpty, "\(record.outOfOrder)")
         let disconnected = try await eventually(within: 5) {
             try await server.endlessStats(id: id, client: client).disconnected

@@ -9,6 +9,7 @@ struct HardwareCheckCellTests {
     func run(instance: String, gpus: Int, extra: String = "", sets: [String] = []) async throws -> (RunSummary, SessionState) {
         let dir = NSTemporaryDirectory() + "cellbook-hw-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let yaml = """
             name: hw
             params:
@@ -73,6 +74,7 @@ struct HardwareCheckCellTests {
               "price_usd_per_hour": 50.0, "price_source": "test", "price_date": "2026-11"}]}
             """
         try catalog.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let (s, state) = try await run(instance: "ml.test.8xbig", gpus: 8, sets: ["catalog=\(file)"])
         #expect(s.exitCode == 0, "\(state.cells["hardware"]?.error ?? "")")
         #expect(state.cells["hardware"]?.outputs["price_usd_per_hour"]?.doubleValue == 50.0)

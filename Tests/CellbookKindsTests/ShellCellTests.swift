@@ -4,10 +4,12 @@ import Foundation
 import PlaybookModel
 import Testing
 
-/// Runs a playbook of these cells (and params) in process; returns the run, its state and its folder.
-private func runShell(_ cells: String, params: String = "") async throws -> (RunSummary, SessionState, String) {
+/// Runs a playbook of these cells (and params) in process; returns the run, its state and its
+/// folder, which is removed unless `keep` (then the caller removes it).
+private func runShell(_ cells: String, params: String = "", keep: Bool = false) async throws -> (RunSummary, SessionState, String) {
     let dir = NSTemporaryDirectory() + "cellbook-shell-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
     try "name: sh\n\(params)cells:\n\(cells)".write(toFile: "\(dir)/sh.yaml", atomically: true, encoding: .utf8)
     let config = try PlaybookValidation(kinds: cellKindSchemas, environment: [:]).load(path: "\(dir)/sh.yaml", target: nil, overrides: [])
     let runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: "\(dir)/outputs", cacheDirectory: "\(dir)/cache", environment: [:])
@@ -89,7 +91,8 @@ struct ShellCellTests {
                     i=0; while [ $i -lt 30000 ]; do echo "line $i of filler text"; i=$((i+1)); done
                     echo '{"lines": 30000}'
                 outputs: [lines]
-            """)
+            """, keep: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect(summary.exitCode == 0)
         let stdout = state.cells["big"]?.outputs["stdout"]?.stringValue ?? ""
         #expect(stdout.utf8.count < ShellCell.keptOutputBytes + 200, "\(stdout.utf8.count) bytes kept")
