@@ -49,14 +49,14 @@ let package = Package(
         // llmperf-compatible load generation and metrics.
         .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit"], resources: [.copy("Resources/sonnets.txt")]),
         // The local target and its runtime: a llama.cpp server managed like a container image.
-        .target(name: "LocalRuntime", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
+        .target(name: "LocalServing", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
         // The sagemaker target: the tutorial on real SageMaker through AWSServices.
         .target(name: "SageMakerServing", dependencies: [
             "ServingKit", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "HardwareFit", "SystemKit",
         ]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
-            "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalRuntime",
+            "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalServing",
             "HardwareFit", "LoadBench", "SageMakerServing",
         ]),
         // Thin commands, one file each.
@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
         .testTarget(name: "CellbookKindsTests", dependencies: [
-            "CellbookKinds", "CellbookEngine", "LocalRuntime", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",
+            "CellbookKinds", "CellbookEngine", "LocalServing", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",
         ]),
     ]
 )

@@ -1,5 +1,5 @@
 import CellbookEngine
-import LocalRuntime
+import LocalServing
 import PlaybookModel
 import SageMakerServing
 import ServingKit

@@ -3,7 +3,7 @@ import CellbookEngine
 import CellbookHTTP
 import CellbookKinds
 import Foundation
-import LocalRuntime
+import LocalServing
 import PlaybookModel
 import Testing
 

@@ -1,7 +1,7 @@
 import CellbookEngine
 import CellbookHTTP
 import Foundation
-import LocalRuntime
+import LocalServing
 import PlaybookModel
 import ServingKit
 
