@@ -61,7 +61,7 @@ let package = Package(
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
-            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit",
+            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit", "ServingKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),

@@ -18,6 +18,9 @@ public struct SageMakerClient: Sendable {
         sender = AWSRequestSender(session: session, service: "SageMaker", serviceID: "SageMaker", errorFormat: .json)
     }
 
+    /// The session its calls are made in (region, credentials).
+    public var session: AWSSession { sender.session }
+
     // MARK: - Models
 
     /// CreateModel with one container; returns the model's ARN. `environment` is sent to
@@ -135,6 +138,28 @@ public struct SageMakerClient: Sendable {
     public func deleteEndpoint(name: String) async throws -> Bool {
         try await delete("DeleteEndpoint", ["EndpointName": .string(name)])
     }
+
+    /// ListModels, every page: (name, ARN); `nameContains` filters on the server.
+    public func listModels(nameContains: String? = nil) async throws -> [(name: String, arn: String)] {
+        var base: JSONObject = ["MaxResults": .int(pageSize)]
+        if let nameContains { base["NameContains"] = .string(nameContains) }
+        let found = try await paginate("ListModels", base, listKey: "Models") { json in
+            NamedARN(name: try Self.string(json, "ModelName", "ListModels"), arn: json["ModelArn"]?.stringValue ?? "")
+        }
+        return found.map { ($0.name, $0.arn) }
+    }
+
+    /// ListEndpointConfigs, every page: (name, ARN); `nameContains` filters on the server.
+    public func listEndpointConfigs(nameContains: String? = nil) async throws -> [(name: String, arn: String)] {
+        var base: JSONObject = ["MaxResults": .int(pageSize)]
+        if let nameContains { base["NameContains"] = .string(nameContains) }
+        let found = try await paginate("ListEndpointConfigs", base, listKey: "EndpointConfigs") { json in
+            NamedARN(name: try Self.string(json, "EndpointConfigName", "ListEndpointConfigs"), arn: json["EndpointConfigArn"]?.stringValue ?? "")
+        }
+        return found.map { ($0.name, $0.arn) }
+    }
+
+    private struct NamedARN: Sendable { var name: String, arn: String }
 
     // MARK: - Tags
 

@@ -3,6 +3,7 @@ import ArgumentParser
 import CellbookEngine
 import Foundation
 import PlaybookModel
+import ServingKit
 
 /// The root command. Subcommands are one file each and hold no logic of their own.
 public struct Cellbook: AsyncParsableCommand {
@@ -25,7 +26,7 @@ public struct Cellbook: AsyncParsableCommand {
             Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self])
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Status.self, Cleanup.self])
 
     public init() {}
 
@@ -122,7 +123,15 @@ struct PlaybookOptions: ParsableArguments {
     @Option(name: .long, help: "The outputs folder (default: ./outputs, or $CELLBOOK_OUTPUTS).")
     var outputs: String?
 
+    @Option(name: .long, help: "A workshop session: state, cache and resource names of its own (default: $CELLBOOK_SESSION).")
+    var session: String?
+
     var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// The session: --session, else $CELLBOOK_SESSION, else none; a bad name is an input error.
+    func sessionName() throws -> String? {
+        try resolvedSession(session, environment: environment)
+    }
 
     /// The outputs folder: --outputs, else $CELLBOOK_OUTPUTS, else ./outputs. Empty is an input
     /// error (it would put state at the file-system root), and so is a path that is not a folder.
@@ -162,9 +171,20 @@ struct PlaybookOptions: ParsableArguments {
     }
 }
 
+/// --session, else $CELLBOOK_SESSION (empty means none), checked against the session name rule.
+func resolvedSession(_ flag: String?, environment: [String: String]) throws -> String? {
+    let (value, origin) = flag.map { ($0, "--session") } ?? (environment["CELLBOOK_SESSION"].map { ($0, "CELLBOOK_SESSION") } ?? ("", ""))
+    if value.isEmpty { return nil }
+    if let problem = WorkshopSession.problem(value) {
+        throw EngineError.usage("\(problem) (from \(origin))\n    hint: e.g. --session alice or --session team-3")
+    }
+    return value
+}
+
 func printJSON<T: Encodable>(_ value: T) throws {
     let data = try JSONEncoder.pretty.encode(value)
     try? FileHandle.standardOutput.write(contentsOf: data + Data("\n".utf8))
 }
 
 import CellbookKinds
+import ServingKit

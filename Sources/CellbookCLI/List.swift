@@ -13,7 +13,7 @@ struct List: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let rows = try SessionInspector(config: config, outputsRoot: try options.outputsRoot()).rows()
+        let rows = try SessionInspector(config: config, outputsRoot: try options.outputsRoot(), session: try options.sessionName()).rows()
         if format == .json { return try printJSON(rows) }
         var table = [["#", "cell", "kind", "status", "last run", "took"]]
         for r in rows {

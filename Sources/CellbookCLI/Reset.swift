@@ -21,7 +21,7 @@ struct Reset: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let inspector = SessionInspector(config: config, outputsRoot: try options.outputsRoot())
+        let inspector = SessionInspector(config: config, outputsRoot: try options.outputsRoot(), session: try options.sessionName())
         let done = try inspector.reset(cell: cell)
         if format == .json {
             return try printJSON(Report(playbook: config.playbook.name, target: config.target.name, cell: cell, reset: done))

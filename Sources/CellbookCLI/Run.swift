@@ -13,6 +13,8 @@ struct Run: AsyncParsableCommand {
               cellbook run deploy-llama3 --only chat --force run one cell again
               cellbook run deploy-llama3 --from deploy --until chat
               cellbook run deploy-llama3 --dry-run           show resolved inputs; execute nothing
+              cellbook run deploy-llama3 --target sagemaker --yes   deploy although above the budget limit
+              cellbook run deploy-llama3 --session alice     a workshop attendee's own state and endpoint
             """)
 
     @OptionGroup var options: PlaybookOptions
@@ -24,11 +26,21 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Neither read nor write the cache: run everything selected and keep no state.") var noCache = false
     @Flag(help: "Print each cell's resolved inputs and whether it would run or come from cache.") var dryRun = false
     @Option(help: "Output format: text, or json (a summary on stdout; cell output on stderr).") var format: OutputFormat = .text
+    @Flag(help: "Go ahead with a deploy whose estimated price is above the budget limit.") var yes = false
+    @Option(name: .customLong("max-usd-per-hour"), help: "The budget limit for a deploy's estimated price (default: the target's max_usd_per_hour, else 10).")
+    var maxUSDPerHour: Double?
 
     func run() async throws {
         let config = try options.load()
+        // The budget guard's answers reach the deploy cell through the run's environment.
+        var environment = options.environment
+        if yes { environment["CELLBOOK_YES"] = "1" }
+        if let maxUSDPerHour {
+            guard maxUSDPerHour >= 0 else { throw EngineError.usage("--max-usd-per-hour must not be negative") }
+            environment["CELLBOOK_MAX_USD_PER_HOUR"] = String(maxUSDPerHour)
+        }
         let runner = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: try options.outputsRoot(),
-                                    cacheDirectory: options.cacheDirectory, environment: options.environment)
+                                    cacheDirectory: options.cacheDirectory, environment: environment, session: try options.sessionName())
         var o = RunOptions()
         o.only = only
         o.from = from

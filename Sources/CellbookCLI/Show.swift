@@ -15,7 +15,7 @@ struct Show: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let d = try SessionInspector(config: config, outputsRoot: try options.outputsRoot()).detail(cell)
+        let d = try SessionInspector(config: config, outputsRoot: try options.outputsRoot(), session: try options.sessionName()).detail(cell)
         if format == .json { return try printJSON(d) }
         print(Format.bold("\(d.id) · \(d.title)") + "  (kind \(d.kind), \(d.status.rawValue))")
         if let s = d.startedAt { print("ran:        \(Format.timestamp(s))" + (d.durationSeconds.map { ", took \(Format.duration($0))" } ?? "")) }

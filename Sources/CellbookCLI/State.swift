@@ -14,7 +14,7 @@ struct State: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load(requireSecrets: false)
-        let inspector = SessionInspector(config: config, outputsRoot: try options.outputsRoot())
+        let inspector = SessionInspector(config: config, outputsRoot: try options.outputsRoot(), session: try options.sessionName())
         let values = try inspector.values()
         let released = try inspector.load().cells.compactMapValues(\.releasedBy)
         if format == .json {

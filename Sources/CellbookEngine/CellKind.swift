@@ -57,6 +57,10 @@ public struct CellContext: Sendable {
     /// The playbook target's state folder (outputs/<playbook>/<target>): for records that
     /// outlive one cell, such as what a deploy started.
     public let stateDirectory: String
+    /// The outputs folder every playbook's state lies in (its resource ledger is there).
+    public let outputsRoot: String
+    /// The workshop session this run belongs to (`--session`), nil outside sessions.
+    public let session: String?
     /// A cache folder outside the repository for large downloads and runtimes.
     public let cacheDirectory: String
     /// The outputs of the previous successful run of this cell, if any.
@@ -66,9 +70,12 @@ public struct CellContext: Sendable {
     public let environment: [String: String]
 
     public init(cell: CellSpec, index: Int, playbook: Playbook, target: TargetSpec, inputs: [String: Value],
-                secretValues: [String: String], workDirectory: String, stateDirectory: String? = nil, cacheDirectory: String,
+                secretValues: [String: String], workDirectory: String, stateDirectory: String? = nil,
+                outputsRoot: String? = nil, session: String? = nil, cacheDirectory: String,
                 previousOutputs: [String: Value]?, console: CellConsole, environment: [String: String]) {
         self.stateDirectory = stateDirectory ?? workDirectory
+        self.outputsRoot = outputsRoot ?? stateDirectory ?? workDirectory
+        self.session = session
         self.cell = cell
         self.index = index
         self.playbook = playbook

@@ -57,14 +57,17 @@ public final class PlaybookRunner: @unchecked Sendable {
     public let store: StateStore
     public let cacheDirectory: String
     public let environment: [String: String]
+    /// The workshop session (`--session`), nil outside sessions.
+    public let session: String?
     private let redactor: Redactor
     private let resolver: CellResolver
 
     public init(config: RunConfiguration, kinds: [any CellKind.Type], outputsRoot: String,
-                cacheDirectory: String, environment: [String: String]) {
+                cacheDirectory: String, environment: [String: String], session: String? = nil) {
         self.config = config
         self.kinds = Dictionary(kinds.map { ($0.schema.name, $0) }, uniquingKeysWith: { a, _ in a })
-        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name)
+        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name, session: session)
+        self.session = session
         self.cacheDirectory = cacheDirectory
         self.environment = environment
         redactor = Redactor(secrets: config.secretValues)
@@ -361,7 +364,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                              console: CellConsole?, workDirectory: String?) -> CellContext {
         CellContext(cell: cell, index: index, playbook: config.playbook, target: config.target, inputs: inputs,
                     secretValues: config.secretValues, workDirectory: workDirectory ?? store.cellDirectory(cell.id),
-                    stateDirectory: store.directory, cacheDirectory: cacheDirectory, previousOutputs: previous,
+                    stateDirectory: store.directory, outputsRoot: store.outputsRoot, session: session, cacheDirectory: cacheDirectory, previousOutputs: previous,
                     console: console ?? CellConsole(logPath: nil, redactor: redactor, echo: false),
                     environment: environment)
     }

@@ -9,10 +9,11 @@ public struct SessionInspector: Sendable {
     /// For cells that depend on environment variables (`depends_on.env`).
     public let environment: [String: String]
 
-    public init(config: RunConfiguration, outputsRoot: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(config: RunConfiguration, outputsRoot: String, session: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.config = config
         self.environment = environment
-        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name)
+        store = StateStore(outputsRoot: outputsRoot, playbook: config.playbook.name, target: config.target.name, session: session)
     }
 
     public enum Status: String, Codable, Sendable {

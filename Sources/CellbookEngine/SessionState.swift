@@ -79,9 +79,11 @@ public struct StateStore: Sendable {
     public let outputsRoot: String
     public let directory: String
 
-    public init(outputsRoot: String, playbook: String, target: String) {
+    /// A workshop session keeps its own state and cache beside the others':
+    /// outputs/<playbook>/<target>/sessions/<session>/.
+    public init(outputsRoot: String, playbook: String, target: String, session: String? = nil) {
         self.outputsRoot = outputsRoot
-        directory = "\(outputsRoot)/\(playbook)/\(target)"
+        directory = "\(outputsRoot)/\(playbook)/\(target)" + (session.map { "/sessions/\($0)" } ?? "")
     }
 
     /// Refuses a state folder that is not strictly inside the outputs folder. Validation keeps

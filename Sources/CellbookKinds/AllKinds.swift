@@ -27,6 +27,13 @@ public var cellKindSchemas: [String: KindSchema] {
     Dictionary(allCellKinds.map { ($0.schema.name, $0.schema) }, uniquingKeysWith: { a, _ in a })
 }
 
+/// What `cellbook status` and `cellbook cleanup` use to check and delete each kind of resource
+/// in the ledger.
+public let allLedgerHandlers: [any LedgerResourceHandler] = [
+    LocalServerHandler(),
+    SageMakerResourceHandler(),
+]
+
 /// The targets' settings schemas by runtime name, for validation.
 public var servingTargetSchemas: [String: TargetSchema] {
     Dictionary(allServingTargets.map { ($0.runtime, $0.schema) }, uniquingKeysWith: { a, _ in a })

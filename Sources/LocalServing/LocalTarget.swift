@@ -48,21 +48,24 @@ public struct LocalTarget: ServingTarget {
         self.client = client
     }
 
-    /// Where a started server's pid and port are kept until cleanup confirms it stopped, so a
-    /// run killed at any moment leaves it findable (one file per endpoint name).
-    func pidFile(_ endpointName: String) -> String { "\(context.stateDirectory)/local-server-\(endpointName).pid" }
+    /// The ledger's kind for a llama-server this target started.
+    public static let ledgerKind = "local-server"
 
-    /// The server a crashed run left behind, if it is still ours and alive.
-    func orphan(_ endpointName: String) -> (pid: Int32, port: Int)? {
-        guard let text = try? String(contentsOfFile: pidFile(endpointName), encoding: .utf8) else { return nil }
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count >= 2, let pid = Int32(parts[0]), let port = Int(parts[1]) else { return nil }
-        guard ChildProcess.isAlive(pid), LlamaServer.isOurServer(pid) else {
-            try? FileManager.default.removeItem(atPath: pidFile(endpointName))
-            return nil
-        }
-        return (pid, port)
+    /// Servers the ledger says a deploy of this endpoint started and nobody confirmed stopped
+    /// (a run killed at any moment leaves them there).
+    func leftovers(_ endpointName: String) -> [LedgerHolding] {
+        context.ledger.holdings(of: context.owner(deployment: endpointName)).filter { $0.resource.kind == Self.ledgerKind }
     }
+
+    /// Stops a server the ledger holds (if it is still ours and alive) and records it gone once
+    /// its port is closed; returns the report when it was running.
+    func stopHolding(_ holding: LedgerHolding, grace: Double) async -> LlamaServer.StopReport? {
+        let report = await LocalServerHandler.stop(holding, grace: grace)
+        if report.portClosed { try? context.ledger.record(.deleted, holding.resource, owner: holding.owner) }
+        return report.wasRunning ? report : nil
+    }
+
+    public func estimatedPricePerHour(_ request: DeployRequest) -> Double? { 0 }
 
     // MARK: setup
 
@@ -126,23 +129,26 @@ public struct LocalTarget: ServingTarget {
             throw ServingFailure("deploy needs the setup cell's local_server_binary and local_model_path", detail: "run the setup cell first")
         }
         // A server this endpoint started earlier and nobody stopped (the previous deployment, or
-        // one a killed run left behind: its pid file says so) would be orphaned: stop it first.
-        var stale: [(pid: Int32, port: Int)] = []
-        if let previous = request.previous, let pid = previous.record["pid"]?.intValue, pid > 0, let port = previous.record["port"]?.intValue,
+        // one a killed run left behind: the ledger says so) would be orphaned: stop it first.
+        var previousPort: Int?
+        if let previous = request.previous, let pid = previous.record["pid"]?.intValue, pid > 0,
             ChildProcess.isAlive(Int32(pid)), LlamaServer.isOurServer(Int32(pid)) {
-            stale.append((Int32(pid), port))
+            let port = previous.record["port"]?.intValue ?? 0
+            console.line("Stopping the previous deployment (pid \(pid), port \(port)) before deploying again.")
+            _ = await LlamaServer.stop(pid: Int32(pid), port: port, grace: 10)
         }
-        if let left = orphan(request.endpointName), !stale.contains(where: { $0.pid == left.pid }) { stale.append(left) }
-        for server in stale {
-            console.line("Stopping the previous deployment (pid \(server.pid), port \(server.port)) before deploying again.")
-            _ = await LlamaServer.stop(pid: server.pid, port: server.port, grace: 10)
+        for left in leftovers(request.endpointName) {
+            previousPort = previousPort ?? Int(left.details["port"] ?? "")
+            if await stopHolding(left, grace: 10) != nil {
+                console.line("Stopped llama-server pid \(left.details["pid"] ?? "?") (port \(left.details["port"] ?? "?")), left running by an earlier run, before deploying again.")
+            }
         }
         let env = request.environment
         let totalTokens = Int(env["MAX_TOTAL_TOKENS"] ?? "") ?? 4096
         let batchTokens = Int(env["MAX_BATCH_TOTAL_TOKENS"] ?? "") ?? totalTokens
         let slots = context.intSetting("slots") ?? max(1, batchTokens / max(1, totalTokens))
         // Reuse the previous port when free, so the endpoint's address stays the same across redeploys.
-        let previousPort = request.previous?.record["port"]?.intValue ?? stale.first?.port
+        previousPort = request.previous?.record["port"]?.intValue ?? previousPort
         let port = context.intSetting("port")
             ?? previousPort.flatMap { $0 > 0 && !LlamaServer.isPortOpen($0) ? $0 : nil }
             ?? LlamaServer.freePort()
@@ -160,9 +166,21 @@ public struct LocalTarget: ServingTarget {
             ["MESSAGES_API_ENABLED", env["MESSAGES_API_ENABLED"] ?? "-", "/v1/chat/completions is always on"],
             ["health check timeout", "\(Int(request.healthCheckTimeout)) s", "\(Int(request.healthCheckTimeout)) s for /health"],
         ]))
-        let pid = try LlamaServer.start(launch, environment: context.environment)
-        // Recorded before waiting, so a killed run still lets the next run and cleanup find the server.
-        try AtomicFile.write("\(pid) \(port)\n", to: pidFile(request.endpointName))
+        // In the ledger before it starts and once it has a pid, so a run killed at any moment
+        // leaves it findable by the next run, `cellbook status` and `cellbook cleanup`.
+        let resource = LedgerResource(kind: Self.ledgerKind, name: "\(request.endpointName)-\(String(UInt32.random(in: 0...UInt32.max) & 0xffff, radix: 16))")
+        let owner = context.owner(deployment: request.endpointName)
+        try context.ledger.record(.intent, resource, owner: owner, details: ["port": String(port), "log_path": logPath])
+        let pid: Int32
+        do {
+            pid = try LlamaServer.start(launch, environment: context.environment)
+        } catch {
+            try? context.ledger.record(.deleted, resource, owner: owner)
+            throw error
+        }
+        try context.ledger.record(.created, resource, owner: owner, details: [
+            "pid": String(pid), "port": String(port), "started_at": ISO8601DateFormatter().string(from: started),
+        ])
         console.line("Started llama-server: pid \(pid), http://127.0.0.1:\(port), log \(logPath)")
         do {
             try await LlamaServer.waitUntilReady(pid: pid, port: port, timeout: request.healthCheckTimeout, logPath: logPath,
@@ -171,7 +189,7 @@ public struct LocalTarget: ServingTarget {
             }
         } catch {
             let report = await LlamaServer.stop(pid: pid, port: port, grace: 3)
-            if report.wasRunning == false || report.portClosed { try? FileManager.default.removeItem(atPath: pidFile(request.endpointName)) }
+            if !report.wasRunning || report.portClosed { try? context.ledger.record(.deleted, resource, owner: owner) }
             if error is CancellationError { throw error }
             throw ServingFailure("\(error)")
         }
@@ -181,7 +199,7 @@ public struct LocalTarget: ServingTarget {
                             model: (model as NSString).lastPathComponent, startupSeconds: startup,
                             startedAt: ISO8601DateFormatter().string(from: started), runtime: Self.runtime,
                             record: ["external": .bool(false), "pid": .int(Int(pid)), "port": .int(port), "slots": .int(slots),
-                                     "log_path": .string(logPath)])
+                                     "log_path": .string(logPath), "ledger_name": .string(resource.name)])
     }
 
     public func liveness(of deployment: DeployResult) async -> EndpointHealth {
@@ -226,11 +244,10 @@ public struct LocalTarget: ServingTarget {
         var deleted: [String] = []
         var gone: [String] = []
         // A server a killed run left behind for this endpoint goes too.
-        if let left = orphan(deployment.endpointName), left.pid != pid {
-            let report = await LlamaServer.stop(pid: left.pid, port: left.port, grace: grace)
-            if report.wasRunning {
-                console.line("Stopped llama-server pid \(left.pid) (port \(left.port)), left running by an earlier run that was killed.")
-                deleted.append("server pid \(left.pid)")
+        for left in leftovers(deployment.endpointName) where Int32(left.details["pid"] ?? "") != pid {
+            if await stopHolding(left, grace: grace) != nil {
+                console.line("Stopped llama-server pid \(left.details["pid"] ?? "?") (port \(left.details["port"] ?? "?")), left running by an earlier run that was killed.")
+                deleted.append("server pid \(left.details["pid"] ?? "?")")
             }
         }
         let report = await LlamaServer.stop(pid: pid, port: port, grace: grace)
@@ -245,7 +262,11 @@ public struct LocalTarget: ServingTarget {
             throw ServingFailure("port \(port) still accepts connections after stopping pid \(pid)",
                                  detail: "another process listens there; find it with `ss -ltnp | grep :\(port)`")
         }
-        try? FileManager.default.removeItem(atPath: pidFile(deployment.endpointName))
+        // Confirmed stopped: the ledger lets it go.
+        for held in leftovers(deployment.endpointName)
+        where Int32(held.details["pid"] ?? "") == pid || held.resource.name == deployment.record["ledger_name"]?.stringValue {
+            try? context.ledger.record(.deleted, held.resource, owner: held.owner)
+        }
         if port > 0 { console.line("Port \(port) is closed.") }
         return CleanupResult(wasRunning: report.wasRunning, deleted: deleted, alreadyGone: gone,
                              localPortClosed: report.portClosed, localForced: report.forced)

@@ -31,6 +31,8 @@ public struct SageMakerTarget: ServingTarget {
             .init("max_wait", .number, "seconds to wait for InService before giving up waiting (default 3600; the endpoint keeps creating)"),
             .init("streaming", .bool, "chat through InvokeEndpointWithResponseStream (default true); false uses InvokeEndpoint"),
             .init("include_usage", .bool, "ask TGI for a usage chunk at the end of a stream (default true)"),
+            .init("max_usd_per_hour", .number, "the budget guard: a deploy estimated above this many USD per hour needs --yes (default 10)"),
+            .init("ttl", .string, "a time limit per deployment (90m, 2h, 1d): `cellbook status` marks it expired after, `cellbook cleanup --expired` deletes it"),
         ],
         check: { settings in
             var problems: [SchemaProblem] = []
@@ -41,7 +43,10 @@ public struct SageMakerTarget: ServingTarget {
             if let region = settings["region"]?.stringValue, !region.isEmpty, !SageMakerTarget.isRegionName(region) {
                 problems.append(SchemaProblem(key: "region", "region '\(region)' is not an AWS region name", hint: "e.g. us-east-1"))
             }
-            for key in ["poll_interval", "max_wait"] {
+            if let ttl = settings["ttl"].map({ $0.interpolationText }), !ttl.isEmpty, SageMakerTarget.seconds(ttl) == nil {
+                problems.append(SchemaProblem(key: "ttl", "ttl '\(ttl)' is not a duration", hint: "e.g. 90m, 2h or 1d"))
+            }
+            for key in ["poll_interval", "max_wait", "max_usd_per_hour"] {
                 if let v = settings[key]?.doubleValue ?? settings[key]?.stringValue.flatMap({ Double($0) }), !(v > 0) {
                     problems.append(SchemaProblem(key: key, "\(key) must be a positive number of seconds, not \(v)"))
                 }
@@ -178,27 +183,46 @@ public struct SageMakerTarget: ServingTarget {
 
     // MARK: deploy
 
-    /// What a deploy is about to create or has created, kept beside the state so a run killed at
-    /// any moment (even between two create calls) can be found and cleaned up.
-    func recordPath(_ endpoint: String) -> String { "\(context.stateDirectory)/sagemaker-\(endpoint).json" }
-
-    func writeRecord(_ record: JSONObject, endpoint: String) throws {
-        try FileManager.default.createDirectory(atPath: context.stateDirectory, withIntermediateDirectories: true)
-        try AtomicFile.write(JSONValue.object(record).serialized(indent: 2) + "\n", to: recordPath(endpoint))
-    }
-
-    func readRecord(_ endpoint: String) -> JSONObject? {
-        guard let data = FileManager.default.contents(atPath: recordPath(endpoint)) else { return nil }
-        return (try? JSONValue.parse(bytes: [UInt8](data)))?.objectValue
+    /// The ledger's kinds for what a deploy creates.
+    public enum LedgerKind {
+        public static let model = "sagemaker-model"
+        public static let endpointConfig = "sagemaker-endpoint-config"
+        public static let endpoint = "sagemaker-endpoint"
     }
 
     static func price(_ instanceType: String) -> Double? {
         (try? InstanceCatalog.builtIn())?.instance(named: instanceType)?.pricePerHourUSD
     }
 
+    public func estimatedPricePerHour(_ request: DeployRequest) -> Double? {
+        Self.price(request.instanceType).map { $0 * Double(request.instanceCount) }
+    }
+
     static func invocationURL(region: String, endpoint: String) -> String {
         let domain = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
         return "https://runtime.sagemaker.\(region).\(domain)/endpoints/\(endpoint)/invocations"
+    }
+
+    /// The tags every resource carries, so a sweep finds it even when the ledger is lost.
+    func tags(endpoint: String) -> [(String, String)] {
+        [("cellbook", "true"), ("cellbook-playbook", context.playbookName), ("cellbook-target", context.targetName),
+         ("cellbook-session", context.session ?? SageMakerResourceHandler.noSession), ("cellbook-endpoint", endpoint)]
+    }
+
+    /// A deployment's time limit (`ttl` setting: "90m", "2h", "3600"): when it expires.
+    func expiry(from start: Date) -> String? {
+        guard let text = context.setting("ttl"), let seconds = SageMakerTarget.seconds(text) else { return nil }
+        return ISO8601DateFormatter().string(from: start.addingTimeInterval(seconds))
+    }
+
+    /// "90" (seconds), "90s", "45m", "2h", "1d".
+    public static func seconds(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            return Double(t.dropLast()).flatMap { $0 > 0 ? $0 * factor : nil }
+        }
+        return Double(t).flatMap { $0 > 0 ? $0 : nil }
     }
 
     public func deploy(_ request: DeployRequest) async throws -> DeployResult {
@@ -208,14 +232,19 @@ public struct SageMakerTarget: ServingTarget {
         let sm = SageMakerClient(session)
         let name = request.endpointName
         let started = Date()
-        let hourly = Self.price(request.instanceType).map { $0 * Double(request.instanceCount) }
-        var record: JSONObject = [
-            "region": .string(region), "endpoint_name": .string(name), "endpoint_arn": .null,
-            "endpoint_config_name": .string(name), "model_name": .string(name),
-            "instance_type": .string(request.instanceType), "instance_count": .int(request.instanceCount),
-            "price_usd_per_hour": hourly.map(JSONValue.double) ?? .null, "price_is_estimate": .bool(true),
-            "created": .array([]), "started_at": .string(ISO8601DateFormatter().string(from: started)),
+        let hourly = estimatedPricePerHour(request)
+        let owner = context.owner(deployment: name)
+        let ledger = context.ledger
+        var details: [String: String] = [
+            "instance_type": request.instanceType, "instance_count": String(request.instanceCount),
+            "started_at": ISO8601DateFormatter().string(from: started),
         ]
+        if let hourly { details["price_usd_per_hour"] = String(hourly) }
+        if let expires = expiry(from: started) { details["expires_at"] = expires }
+        let model = LedgerResource(kind: LedgerKind.model, name: name, region: region)
+        let config = LedgerResource(kind: LedgerKind.endpointConfig, name: name, region: region)
+        let endpoint = LedgerResource(kind: LedgerKind.endpoint, name: name, region: region)
+        var configName = name
 
         var attach = false
         if let existing = try await aws("SageMaker DescribeEndpoint \(name)", { try await sm.describeEndpoint(name: name) }) {
@@ -230,63 +259,77 @@ public struct SageMakerTarget: ServingTarget {
                 console.line("Endpoint \(name) exists from an earlier run but Failed: \(existing.failureReason ?? "no reason given"). Deleting it and deploying again.")
                 _ = try await aws("SageMaker DeleteEndpoint \(name)") { try await sm.deleteEndpoint(name: name) }
                 try await waitUntilGone(sm, name)
+                try? ledger.record(.deleted, endpoint, owner: owner)
             case .deleting:
                 console.line("Endpoint \(name) is being deleted; waiting until it is gone before deploying again.")
                 try await waitUntilGone(sm, name)
+                try? ledger.record(.deleted, endpoint, owner: owner)
             default:
                 throw ServingFailure("endpoint \(name) exists and is \(existing.status)",
-                                     detail: "    hint: delete it (run the cleanup cell) or choose another endpoint_name")
+                                     detail: "    hint: delete it (run the cleanup cell, or `cellbook cleanup`) or choose another endpoint_name")
             }
             if attach {
-                record["endpoint_arn"] = .string(existing.arn)
-                record["endpoint_config_name"] = .string(existing.configName)
-                if let old = readRecord(name) {
-                    for key in ["model_name", "created", "started_at"] where old[key] != nil { record[key] = old[key] }
+                configName = existing.configName
+                // Known to exist now, whatever the ledger had (it may have been lost).
+                if configName != name {
+                    try ledger.record(.created, LedgerResource(kind: LedgerKind.endpointConfig, name: configName, region: region), owner: owner)
                 }
+                var adopted = details
+                adopted["arn"] = existing.arn
+                if let since = ledger.holdings(of: owner).first(where: { $0.resource == endpoint })?.details["started_at"] {
+                    adopted["started_at"] = since
+                }
+                try ledger.record(.created, endpoint, owner: owner, details: adopted)
             }
         }
 
         if !attach {
-            // What this deploy is about to create, on disk before the first create call.
-            try writeRecord(record, endpoint: name)
-            let tags = [("cellbook", "true"), ("cellbook-playbook", context.playbookName),
-                        ("cellbook-target", context.targetName), ("cellbook-endpoint", name)]
+            let tags = tags(endpoint: name)
             // A model or configuration of this name left by a killed run would make the creates
             // fail (or, in some emulators, silently replace it): delete them first.
-            _ = try await aws("SageMaker DeleteEndpointConfig \(name)") { try await sm.deleteEndpointConfig(name: name) }
-            _ = try await aws("SageMaker DeleteModel \(name)") { try await sm.deleteModel(name: name) }
+            if try await aws("SageMaker DeleteEndpointConfig \(name)", { try await sm.deleteEndpointConfig(name: name) }) {
+                console.line("Deleted endpoint configuration \(name), left by an earlier run.")
+            }
+            try? ledger.record(.deleted, config, owner: owner)
+            if try await aws("SageMaker DeleteModel \(name)", { try await sm.deleteModel(name: name) }) {
+                console.line("Deleted model \(name), left by an earlier run.")
+            }
+            try? ledger.record(.deleted, model, owner: owner)
             printPlan(request, region: region, hourly: hourly)
-            _ = try await aws("SageMaker CreateModel \(name)") {
+            // Each create is in the ledger before its call and again with its ARN after, so a run
+            // killed between two calls leaves everything findable.
+            try ledger.record(.intent, model, owner: owner, details: details)
+            let modelARN = try await aws("SageMaker CreateModel \(name)") {
                 try await sm.createModel(name: name, executionRoleARN: request.roleARN, image: request.imageURI,
                                          environment: request.environment, tags: tags)
             }
-            record["created"] = .array([.string("model")])
-            try writeRecord(record, endpoint: name)
+            try ledger.record(.created, model, owner: owner, details: ["arn": modelARN])
             console.line("Created model \(name).")
             let timeout = Int(min(3600, max(60, request.healthCheckTimeout)))
-            _ = try await aws("SageMaker CreateEndpointConfig \(name)") {
+            try ledger.record(.intent, config, owner: owner, details: details)
+            let configARN = try await aws("SageMaker CreateEndpointConfig \(name)") {
                 try await sm.createEndpointConfig(name: name, modelName: name, instanceType: request.instanceType,
                                                   instanceCount: request.instanceCount, healthCheckTimeoutSeconds: timeout, tags: tags)
             }
-            record["created"] = .array([.string("model"), .string("endpoint_config")])
-            try writeRecord(record, endpoint: name)
+            try ledger.record(.created, config, owner: owner, details: ["arn": configARN])
             console.line("Created endpoint configuration \(name) (\(request.instanceCount) x \(request.instanceType), health check timeout \(timeout) s).")
+            try ledger.record(.intent, endpoint, owner: owner, details: details)
             let arn = try await aws("SageMaker CreateEndpoint \(name)") { try await sm.createEndpoint(name: name, configName: name, tags: tags) }
-            record["endpoint_arn"] = .string(arn)
-            record["created"] = .array([.string("model"), .string("endpoint_config"), .string("endpoint")])
-            try writeRecord(record, endpoint: name)
+            try ledger.record(.created, endpoint, owner: owner, details: ["arn": arn])
             console.line("Created endpoint \(name); SageMaker now starts the instance and the container.")
         }
 
-        let final = try await waitForInService(sm, name: name, since: started, hourly: hourly)
-        record["endpoint_arn"] = .string(final.arn)
-        record["status"] = .string(final.status.rawValue)
-        try writeRecord(record, endpoint: name)
+        let final = try await waitForInService(sm, name: name, configName: configName, since: started, hourly: hourly)
         let startup = Date().timeIntervalSince(started)
+        let record: JSONObject = [
+            "region": .string(region), "endpoint_name": .string(name), "endpoint_arn": .string(final.arn),
+            "endpoint_config_name": .string(configName), "model_name": .string(name),
+            "instance_type": .string(request.instanceType), "instance_count": .int(request.instanceCount),
+            "price_usd_per_hour": hourly.map(JSONValue.double) ?? .null, "price_is_estimate": .bool(true),
+        ]
         return DeployResult(endpointName: name, url: Self.invocationURL(region: region, endpoint: name), status: final.status.rawValue,
                             model: request.modelID, startupSeconds: startup,
-                            startedAt: record["started_at"]?.stringValue ?? ISO8601DateFormatter().string(from: started),
-                            runtime: Self.runtime, record: record)
+                            startedAt: ISO8601DateFormatter().string(from: started), runtime: Self.runtime, record: record)
     }
 
     func printPlan(_ request: DeployRequest, region: String, hourly: Double?) {
@@ -306,16 +349,20 @@ public struct SageMakerTarget: ServingTarget {
         context.console.line(Format.table(rows))
     }
 
-    func waitForInService(_ sm: SageMakerClient, name: String, since started: Date, hourly: Double?) async throws -> EndpointDescription {
+    func waitForInService(_ sm: SageMakerClient, name: String, configName: String, since started: Date,
+                          hourly: Double?) async throws -> EndpointDescription {
         let console = context.console
         let interval = context.doubleSetting("poll_interval") ?? 5
         let maxWait = context.doubleSetting("max_wait") ?? 3600
         let waitStart = Date()
+        var last = "Creating"
+        do {
         while true {
             guard let d = try await aws("SageMaker DescribeEndpoint \(name)", { try await sm.describeEndpoint(name: name) }) else {
                 throw ServingFailure("endpoint \(name) disappeared while it was being created",
                                      detail: "    hint: someone deleted it; run the deploy cell again")
             }
+            last = d.status.rawValue
             let elapsed = Date().timeIntervalSince(started)
             let cost = hourly.map { String(format: " · about $%.2f so far at $%.2f/h (estimate)", $0 * elapsed / 3600, $0) } ?? ""
             switch d.status {
@@ -328,7 +375,7 @@ public struct SageMakerTarget: ServingTarget {
                 console.line("FailureReason: \(reason)")
                 // A Failed endpoint serves nothing; its parts are deleted so nothing is left behind
                 // (the container's logs stay in CloudWatch under /aws/sagemaker/Endpoints/\(name)).
-                let left = (try? await deleteAll(sm, endpoint: name, config: d.configName, model: name)) ?? []
+                let left = await deleteAll(sm, endpoint: name, config: configName, model: name)
                 throw ServingFailure("endpoint \(name) failed: \(reason)",
                                      detail: "    " + (left.isEmpty ? "its endpoint, configuration and model were deleted"
                                          : "deleted what could be; still there: \(left.joined(separator: ", ")) (run the cleanup cell)")
@@ -341,23 +388,37 @@ public struct SageMakerTarget: ServingTarget {
                 throw ServingFailure("endpoint \(name) is still \(d.status) after waiting \(Format.duration(maxWait))",
                                      detail: "    hint: it keeps creating (and may be billing); the next run attaches to it, and the cleanup cell deletes it")
             }
-            do {
-                try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-            } catch {
-                console.line("")
-                console.line("Stopped waiting: endpoint \(name) is still \(d.status) and may be billing. The next run attaches to it; the cleanup cell deletes it.")
-                throw error
-            }
+            try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
+        } catch is CancellationError {
+            console.line("")
+            console.line("Stopped waiting: endpoint \(name) is still \(last) and may be billing. The next run attaches to it; "
+                + "the cleanup cell or `cellbook cleanup` deletes it.")
+            throw CancellationError()
         }
     }
 
-    /// Deletes endpoint, configuration and model; returns what could not be deleted.
-    func deleteAll(_ sm: SageMakerClient, endpoint: String, config: String, model: String) async throws -> [String] {
+    /// Deletes endpoint, configuration and model, recording each confirmed deletion in the
+    /// ledger; returns what could not be deleted.
+    func deleteAll(_ sm: SageMakerClient, endpoint: String, config: String, model: String) async -> [String] {
+        let owner = context.owner(deployment: endpoint)
+        let region = sm.session.region
         var left: [String] = []
-        if (try? await sm.deleteEndpoint(name: endpoint)) == nil { left.append("endpoint \(endpoint)") }
-        if (try? await sm.deleteEndpointConfig(name: config)) == nil { left.append("endpoint configuration \(config)") }
-        if (try? await sm.deleteModel(name: model)) == nil { left.append("model \(model)") }
-        if left.isEmpty { try? FileManager.default.removeItem(atPath: recordPath(endpoint)) }
+        if (try? await sm.deleteEndpoint(name: endpoint)) != nil {
+            try? context.ledger.record(.deleted, LedgerResource(kind: LedgerKind.endpoint, name: endpoint, region: region), owner: owner)
+        } else {
+            left.append("endpoint \(endpoint)")
+        }
+        if (try? await sm.deleteEndpointConfig(name: config)) != nil {
+            try? context.ledger.record(.deleted, LedgerResource(kind: LedgerKind.endpointConfig, name: config, region: region), owner: owner)
+        } else {
+            left.append("endpoint configuration \(config)")
+        }
+        if (try? await sm.deleteModel(name: model)) != nil {
+            try? context.ledger.record(.deleted, LedgerResource(kind: LedgerKind.model, name: model, region: region), owner: owner)
+        } else {
+            left.append("model \(model)")
+        }
         return left
     }
 
@@ -416,34 +477,42 @@ public struct SageMakerTarget: ServingTarget {
     public func cleanup(_ deployment: DeployResult) async throws -> CleanupResult {
         let console = context.console
         let name = deployment.endpointName
-        let record = readRecord(name) ?? deployment.record
-        let session = try session(region: record["region"]?.stringValue ?? region(of: deployment))
+        let session = try session(region: region(of: deployment))
         let sm = SageMakerClient(session)
-        let configName = record["endpoint_config_name"]?.stringValue ?? name
-        let modelName = record["model_name"]?.stringValue ?? name
+        let owner = context.owner(deployment: name)
+        let region = session.region
+        let configName = deployment.record["endpoint_config_name"]?.stringValue ?? name
+        let modelName = deployment.record["model_name"]?.stringValue ?? name
+        // What this deployment holds in the ledger, beyond the three its record names.
+        var targets: [(LedgerResource, String)] = [
+            (LedgerResource(kind: LedgerKind.endpoint, name: name, region: region), "endpoint \(name)"),
+            (LedgerResource(kind: LedgerKind.endpointConfig, name: configName, region: region), "endpoint configuration \(configName)"),
+            (LedgerResource(kind: LedgerKind.model, name: modelName, region: region), "model \(modelName)"),
+        ]
+        for held in context.ledger.holdings(of: owner) where held.resource.region == region && !targets.contains(where: { $0.0 == held.resource }) {
+            targets.append((held.resource, held.resource.description))
+        }
         var deleted: [String] = []
         var gone: [String] = []
         let wasRunning = (try? await sm.describeEndpoint(name: name))??.status == .inService
-        if try await aws("SageMaker DeleteEndpoint \(name)", { try await sm.deleteEndpoint(name: name) }) {
-            deleted.append("endpoint \(name)")
-            try await waitUntilGone(sm, name)
-        } else {
-            gone.append("endpoint \(name)")
+        for (resource, label) in targets {
+            let removed: Bool
+            switch resource.kind {
+            case LedgerKind.endpoint:
+                removed = try await aws("SageMaker DeleteEndpoint \(resource.name)", { try await sm.deleteEndpoint(name: resource.name) })
+                if removed { try await waitUntilGone(sm, resource.name) }
+            case LedgerKind.endpointConfig:
+                removed = try await aws("SageMaker DeleteEndpointConfig \(resource.name)", { try await sm.deleteEndpointConfig(name: resource.name) })
+            default:
+                removed = try await aws("SageMaker DeleteModel \(resource.name)", { try await sm.deleteModel(name: resource.name) })
+            }
+            // Confirmed gone either way: the ledger lets it go.
+            try context.ledger.record(.deleted, resource, owner: owner)
+            if removed { deleted.append(label) } else { gone.append(label) }
         }
-        if try await aws("SageMaker DeleteEndpointConfig \(configName)", { try await sm.deleteEndpointConfig(name: configName) }) {
-            deleted.append("endpoint configuration \(configName)")
-        } else {
-            gone.append("endpoint configuration \(configName)")
-        }
-        if try await aws("SageMaker DeleteModel \(modelName)", { try await sm.deleteModel(name: modelName) }) {
-            deleted.append("model \(modelName)")
-        } else {
-            gone.append("model \(modelName)")
-        }
-        try? FileManager.default.removeItem(atPath: recordPath(name))
         if !deleted.isEmpty { console.line("Deleted " + deleted.joined(separator: ", ") + ".") }
         if !gone.isEmpty { console.line("Already gone: " + gone.joined(separator: ", ") + ".") }
-        console.line("Nothing of \(name) is left in \(session.region): no endpoint, configuration or model bills any more.")
+        console.line("Nothing of \(name) is left in \(region): no endpoint, configuration or model bills any more.")
         return CleanupResult(wasRunning: wasRunning, deleted: deleted, alreadyGone: gone)
     }
 }

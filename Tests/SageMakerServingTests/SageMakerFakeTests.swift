@@ -181,9 +181,9 @@ struct SageMakerFakeTests {
         waiting.cancel()
         await #expect(throws: CancellationError.self) { _ = try await waiting.value }
         #expect(console.text.contains("still Creating"))
-        // The record on disk says what exists.
-        let record = try String(contentsOfFile: f.dir + "/state/sagemaker-\(f.endpoint).json", encoding: .utf8)
-        #expect(record.contains("\"endpoint\""))
+        // The ledger says what exists.
+        let held = Set(ResourceLedger(path: f.dir + "/state/ledger.jsonl").holdings().map(\.resource.kind))
+        #expect(held == ["sagemaker-model", "sagemaker-endpoint-config", "sagemaker-endpoint"] as Set)
 
         let result = try await target.deploy(request)
         #expect(result.status == "InService")

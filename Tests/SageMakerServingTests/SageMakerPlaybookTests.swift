@@ -35,6 +35,8 @@ struct SageMakerPlaybookTests {
             "AWS_ENDPOINT_URL": moto.endpoint, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtimeURL,
             "AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": secretKey ?? moto.secretAccessKey,
             "AWS_REGION": "us-east-1", "HF_TOKEN": Self.sentinel,
+            // ml.g4dn.12xlarge has no price in cellbook's catalog: the budget guard wants a yes.
+            "CELLBOOK_YES": "1",
         ]
         let sets = ["instance_type=ml.g4dn.12xlarge", "model_id=meta-llama/Meta-Llama-3-8B-Instruct", "sm_num_gpus=4",
                     "endpoint_name=\(endpoint)", "bench_requests=6", "bench_concurrency=2", "bench_mean_output_tokens=12",

@@ -42,8 +42,12 @@ public struct DeployCell: CellKind {
 
     public init() {}
 
+    /// The limit a deploy's estimated price per hour must stay under without `--yes`.
+    public static let defaultMaxUSDPerHour = 10.0
+
     public func run(_ context: CellContext) async throws -> [String: Value] {
-        let name = try context.require("endpoint_name")
+        // In a workshop session each attendee's endpoint gets a name of its own.
+        let name = WorkshopSession.endpointName(try context.require("endpoint_name"), session: context.session)
         if let problem = SageMakerNames.problem(name) {
             throw CellFailure("endpoint name '\(name)' \(problem)", detail: SageMakerNames.rule)
         }
@@ -59,7 +63,30 @@ public struct DeployCell: CellKind {
             localModelPath: setup["local_model_path"]?.stringValue,
             previous: context.previousOutputs.flatMap(DeployResult.init(outputs:)))
         let target = try ServingTargets.make(context, client: HTTPClient())
+        try checkBudget(target.estimatedPricePerHour(request), request, context)
         return try await ServingTargets.call { try await target.deploy(request) }.outputs
+    }
+
+    /// Stops a deploy whose estimated price is above the limit before anything is created,
+    /// saying what it would cost and how to go ahead.
+    func checkBudget(_ price: Double?, _ request: DeployRequest, _ context: CellContext) throws {
+        if price == 0 { return }
+        let approved = ["1", "true", "yes"].contains(context.environment["CELLBOOK_YES"]?.lowercased() ?? "")
+        let fromFlag = context.environment["CELLBOOK_MAX_USD_PER_HOUR"].flatMap(Double.init)
+        let fromSetting = context.setting("max_usd_per_hour").flatMap { $0.doubleValue ?? $0.stringValue.flatMap(Double.init) }
+        let limit = fromFlag ?? fromSetting ?? Self.defaultMaxUSDPerHour
+        let what = "\(request.instanceCount) x \(request.instanceType)"
+        let howTo = "nothing was created. To go ahead, run again with --yes, or raise the limit with --max-usd-per-hour N "
+            + "(or the target setting max_usd_per_hour)"
+        guard let price else {
+            if approved { return }
+            throw CellFailure("the price of \(what) is unknown (it is not in cellbook's catalog), so the budget guard cannot tell what the endpoint would cost",
+                              detail: "    hint: \(howTo); extra prices go in a catalog file (the hardware cell's catalog_file)")
+        }
+        if price > limit && !approved {
+            throw CellFailure(String(format: "deploying %@ would cost about $%.2f per hour (an estimate), above the limit of $%.2f per hour", what, price, limit),
+                              detail: "    hint: \(howTo). Until it is deleted an endpoint bills every hour, used or not.")
+        }
     }
 
     public func liveness(of outputs: [String: Value], context: CellContext) async -> Liveness? {

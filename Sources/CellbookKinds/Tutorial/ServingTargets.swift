@@ -25,7 +25,8 @@ enum ServingTargets {
         ServingContext(targetName: context.target.name, settings: context.target.settings, playbookName: context.playbook.name,
                        cellID: context.cell.id, console: context.console, workDirectory: context.workDirectory,
                        stateDirectory: context.stateDirectory, cacheDirectory: context.cacheDirectory,
-                       environment: context.environment)
+                       environment: context.environment, session: context.session,
+                       ledger: ResourceLedger(outputsRoot: context.outputsRoot))
     }
 
     /// Runs a target call, turning its failures into the cell's.

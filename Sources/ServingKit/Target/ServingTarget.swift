@@ -28,6 +28,9 @@ public protocol ServingTarget: Sendable {
     func tokenCounter(for deployment: DeployResult) -> (any PromptTokenCounter)?
     /// Deletes what deploy created. Safe to call when it is already gone.
     func cleanup(_ deployment: DeployResult) async throws -> CleanupResult
+    /// What the deployment would cost per hour (USD, an estimate); 0 for what costs nothing,
+    /// nil when unknown. The deploy cell's budget guard compares it before anything is created.
+    func estimatedPricePerHour(_ request: DeployRequest) -> Double?
 }
 
 /// What a serving target may use: deliberately not the whole cell context.
@@ -46,10 +49,17 @@ public struct ServingContext: Sendable {
     /// Cache outside the repository for runtimes and downloads.
     public var cacheDirectory: String
     public var environment: [String: String]
+    /// The workshop session (`--session`), nil outside sessions.
+    public var session: String?
+    /// What deploys created, for the whole outputs folder: written before every create and after
+    /// every confirmed delete.
+    public var ledger: ResourceLedger
 
     public init(targetName: String, settings: [String: Value], playbookName: String, cellID: String,
                 console: any ServingConsole, workDirectory: String, stateDirectory: String, cacheDirectory: String,
-                environment: [String: String]) {
+                environment: [String: String], session: String? = nil, ledger: ResourceLedger? = nil) {
+        self.session = session
+        self.ledger = ledger ?? ResourceLedger(path: "\(stateDirectory)/ledger.jsonl")
         self.targetName = targetName
         self.settings = settings
         self.playbookName = playbookName
@@ -66,6 +76,11 @@ public struct ServingContext: Sendable {
         guard let v = settings[key], !v.isNull else { return nil }
         let s = v.interpolationText
         return s.isEmpty ? nil : s
+    }
+
+    /// The ledger's owner for a deployment of this playbook, target and session.
+    public func owner(deployment: String) -> LedgerOwner {
+        LedgerOwner(playbook: playbookName, target: targetName, session: session, deployment: deployment)
     }
 
     public func intSetting(_ key: String) -> Int? { settings[key]?.intValue ?? setting(key).flatMap { Int($0) } }
