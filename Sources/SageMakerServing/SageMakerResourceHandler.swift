@@ -70,6 +70,13 @@ public struct SageMakerResourceHandler: LedgerResourceHandler {
     /// its configuration.
     public func sweep(scope: SweepScope, regions: Set<String>, environment: [String: String]) async throws -> [LedgerHolding] {
         var found: [LedgerHolding] = []
+        var regions = regions
+        // The regions the ledger names, and the one the environment resolves to (a lost ledger
+        // names none).
+        let config = AWSConfigEnvironment(environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+        if let resolved = try? AWSRegionResolver.resolve(config, explicit: nil) { regions.insert(resolved.region) }
+        // Without credentials there is nothing to sweep with; a run that never used AWS has none.
+        guard (try? AWSCredentialChain.resolve(config)) != nil else { return [] }
         for region in regions.sorted() {
             let sm = try client(region: region, environment: environment)
             var listed: [(kind: String, name: String, arn: String)] = []

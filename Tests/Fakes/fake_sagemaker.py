@@ -35,6 +35,7 @@ Scenario (JSON, --scenario FILE or POST /_fake/scenario; every key optional):
   strict_endpoints    runtime calls to unknown or not-InService endpoints fail 400 (false)
   max_clock_skew_s    X-Amz-Date further than this from now: 403 "Signature expired" (900)
   faults              {"<Op>": [fault, ...]}: the i-th request of <Op> gets the i-th fault
+  delays              {"<Op>": ms}: every request of <Op> is answered after ms (and still takes effect)
                       (null = answer normally); or {"<Op>": {"<fault>": K}} for the first K.
                       Faults: throttle (400 ThrottlingException "Rate exceeded"),
                       unavailable (503 ServiceUnavailable), internal (500 InternalFailure),
@@ -118,6 +119,7 @@ DEFAULT_SCENARIO = {
     "strict_endpoints": False,
     "max_clock_skew_s": 900,
     "faults": {},
+    "delays": {},
     "runtime": {
         "tokens": None,
         "ttft_ms": 20,
@@ -564,6 +566,24 @@ class ControlPlane:
             answer["NextToken"] = str(start + limit)
         return answer
 
+    def _list_named(self, table, body, name_key, arn_key, list_key):
+        rows = sorted(table.values(), key=lambda item: item["CreationTime"], reverse=True)
+        if body.get("NameContains"):
+            rows = [item for item in rows if body["NameContains"] in item[name_key]]
+        start = int(body.get("NextToken") or 0)
+        limit = int(body.get("MaxResults") or 100)
+        answer = {list_key: [{name_key: item[name_key], arn_key: item[arn_key], "CreationTime": item["CreationTime"]}
+                             for item in rows[start:start + limit]]}
+        if start + limit < len(rows):
+            answer["NextToken"] = str(start + limit)
+        return answer
+
+    def op_ListModels(self, body, scenario):
+        return self._list_named(self.models, body, "ModelName", "ModelArn", "Models")
+
+    def op_ListEndpointConfigs(self, body, scenario):
+        return self._list_named(self.configs, body, "EndpointConfigName", "EndpointConfigArn", "EndpointConfigs")
+
     def op_ListTags(self, body, scenario):
         resource_arn = body.get("ResourceArn")
         if not isinstance(resource_arn, str):
@@ -980,6 +1000,10 @@ class Handler(BaseHTTPRequestHandler):
 
         fault = self.fake.next_fault(op)
         self.entry["fault"] = fault
+        # A slow answer, for a client to be killed while it waits (the call still takes effect).
+        delay_ms = (self.fake.scenario.get("delays") or {}).get(op)
+        if delay_ms:
+            time.sleep(float(delay_ms) / 1000)
         if fault == "drop":
             self.drop()
             return
