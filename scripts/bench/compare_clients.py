@@ -41,6 +41,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "fake_tgi_server.py")
+FAKE_SAGEMAKER = os.path.join(HERE, "..", "..", "Tests", "Fakes", "fake_sagemaker.py")
+# The fixed test credentials `loadbench-harness --transport sagemaker` signs with.
+SAGEMAKER_KEY = ("AKIDLOADBENCH", "loadbench-secret")
 
 
 def pinned(core, argv):
@@ -221,6 +224,39 @@ def accuracy_run(args, work, kind, label):
     return dict(accuracy_errors(log, timeline), chunks=report["chunks"], cpu_s=cpu, peak_rss_mib=rss)
 
 
+def fake_sagemaker_accuracy_run(args, work):
+    """The response-stream accuracy run on Tests/Fakes/fake_sagemaker.py, which checks every
+    signature with botocore (when it is installed): the signed path end to end. Its chunks
+    differ from fake_tgi_server.py's (other words, multi-byte characters), hence a separate column."""
+    log = os.path.join(work, "acc-fake-sagemaker.log")
+    timeline = os.path.join(work, "acc-fake-sagemaker.jsonl")
+    scenario = os.path.join(work, "fake-sagemaker-scenario.json")
+    with open(scenario, "w") as f:
+        json.dump({"runtime": {"ttft_ms": args.acc_ttft_ms, "itl_ms": args.acc_itl_ms, "data_space": False}}, f)
+    try:
+        import botocore  # noqa: F401  (the fake verifies signatures with it)
+        verify = ["--access-key-id", SAGEMAKER_KEY[0], "--secret-access-key", SAGEMAKER_KEY[1]]
+    except ImportError:
+        verify = ["--no-verify"]
+    proc = subprocess.Popen(pinned(0, [sys.executable, FAKE_SAGEMAKER, "--scenario", scenario, "--log-writes", log] + verify),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        report, cpu, rss = run_client(client_argv("cellbook-sagemaker", args.driver, args.python, endpoint + "/v1/",
+                                                  args.acc_streams, args.acc_requests, args.acc_tokens, timeline, {}))
+    except (ValueError, KeyError):
+        raise SystemExit("fake_sagemaker.py did not start")
+    finally:
+        proc.stdin.close()  # it exits when its standard input closes
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return dict(accuracy_errors(log, timeline), chunks=report["chunks"], cpu_s=cpu, peak_rss_mib=rss,
+                signatures_checked=verify[0] != "--no-verify")
+
+
 def overhead_run(args, kind, firehose_args=()):
     """One overhead run of `kind` against the C firehose server."""
     server = Server(["--events-per-write", str(args.ovh_events_per_write)] + list(firehose_args), None,
@@ -246,6 +282,7 @@ def compare_response_stream(args, work, results):
     paths = [("cellbook", "sse"), ("cellbook-sagemaker", "sagemaker")]
     # Accuracy: one run each, back to back.
     accuracy = {label: accuracy_run(args, work, kind, "rs-" + label) for kind, label in paths}
+    accuracy["fake_sagemaker"] = fake_sagemaker_accuracy_run(args, work)
     # Overhead: the paths alternate, and which goes first swaps each round, so a neighbour's
     # burst lands on both alike.
     runs = {label: [] for _, label in paths}
@@ -257,24 +294,27 @@ def compare_response_stream(args, work, results):
                    for s, m in zip(runs["sse"], runs["sagemaker"])]
     for label in accuracy:
         results["response_stream_accuracy_" + label] = accuracy[label]
+    for label in overhead:
         results["response_stream_overhead_" + label] = overhead[label]
     s, m = overhead["sse"], overhead["sagemaker"]
     ratio = m["cpu_s_per_million_tokens"] / s["cpu_s_per_million_tokens"]
     results["response_stream_cpu_ratio"] = ratio
     results["response_stream_cpu_ratio_per_round"] = pair_ratios
 
-    a, b = accuracy["sse"], accuracy["sagemaker"]
+    a, b, c = accuracy["sse"], accuracy["sagemaker"], accuracy["fake_sagemaker"]
     print("LoadBench over SageMaker's response stream (InvokeEndpointWithResponseStream, event-stream framed SSE)"
           " vs the SSE path, same chunk stream")
     print("")
     print("Accuracy: %d streams, TTFT %g ms, %g ms between chunks, %d chunks per request (fake_tgi_server.py, SSE"
-          " route vs SageMaker route)" % (args.acc_streams, args.acc_ttft_ms, args.acc_itl_ms, args.acc_tokens))
-    print("  %-34s %12s %12s" % ("", "SSE", "resp. stream"))
+          " route vs SageMaker route; last column fake_sagemaker.py, signatures %s)"
+          % (args.acc_streams, args.acc_ttft_ms, args.acc_itl_ms, args.acc_tokens,
+             "checked" if c["signatures_checked"] else "not checked (no botocore)"))
+    print("  %-34s %12s %12s %14s" % ("", "SSE", "resp. stream", "fake_sagemaker"))
     for key, label in [("ttft_abs_err_ms_p50", "TTFT |error| median (ms)"), ("ttft_abs_err_ms_p99", "TTFT |error| p99 (ms)"),
                        ("gap_abs_err_ms_p50", "chunk-gap |error| median (ms)"), ("gap_abs_err_ms_p99", "chunk-gap |error| p99 (ms)"),
                        ("receive_minus_write_ms_mean", "mean receive - write (ms)")]:
-        print("  %-34s %12.3f %12.3f" % (label, a[key], b[key]))
-    print("  %-34s %12d %12d" % ("requests compared", a["requests_compared"], b["requests_compared"]))
+        print("  %-34s %12.3f %12.3f %14.3f" % (label, a[key], b[key], c[key]))
+    print("  %-34s %12d %12d %14d" % ("requests compared", a["requests_compared"], b["requests_compared"], c["requests_compared"]))
     print("")
     print("Overhead: %d streams x %d requests x %d tokens from the C firehose server (SSE vs --eventstream),"
           " client on one core, alternating, median of %d" % (args.ovh_streams, args.ovh_requests, args.ovh_tokens,
