@@ -8,6 +8,9 @@ import Darwin
 #endif
 import LoadBench
 
-let status = await LoadBenchHarness.main(arguments: Array(CommandLine.arguments.dropFirst()),
-                                         transports: ["sagemaker": SageMakerTransportMaker.make])
+let arguments = Array(CommandLine.arguments.dropFirst())
+let status = await LoadBenchHarness.main(arguments: arguments, transports: ["sagemaker": SageMakerTransportMaker.make])
+if status == 0, arguments.contains("--parse-cost") {
+    print("parse cost: \(ResponseStreamParseCost.measure()) ns per chunk (response stream: event-stream framing, then the same, 8 messages per read)")
+}
 exit(status)
