@@ -8,10 +8,19 @@ import ServingKit
 /// It runs the same path a user's load test runs (`LoadTest.execute` over `OpenAIChatTransport`
 /// and one shared `HTTPClient`) with fixed prompts, and can write every request's chunk receive
 /// times so `scripts/bench/compare_clients.py` can compare them with the fake server's write log.
-/// A small executable calls `main(arguments:)`; see `scripts/bench/driver/main.swift`.
+/// A small executable calls `main(arguments:transports:)`; see `scripts/bench/driver/main.swift`,
+/// which adds the transports LoadBench cannot depend on (SageMaker's response stream).
 public enum LoadBenchHarness {
+    /// Makes the transport of a run from its options and its HTTP client (`--transport NAME`).
+    public typealias TransportMaker = @Sendable (Options, HTTPClient) throws -> any ChatTranscriptTransport
+
     public struct Options: Sendable, Equatable {
+        /// The chat completions URL; for another transport, what it takes (a SageMaker runtime base URL).
         public var url: String
+        /// "openai" (SSE over HTTP), or a name given to `main(arguments:transports:)`.
+        public var transport: String = "openai"
+        /// The endpoint a transport that names one sends to (SageMaker's).
+        public var endpointName: String = "loadbench"
         public var model: String = "fake/tgi-model"
         /// Closed-loop users.
         public var streams: Int = 32
@@ -49,7 +58,7 @@ public enum LoadBenchHarness {
         }
     }
 
-    public static func run(_ options: Options) async throws(LoadBenchError) -> Report {
+    public static func run(_ options: Options, transports: [String: TransportMaker] = [:]) async throws(LoadBenchError) -> Report {
         var config = LoadTestConfig(model: options.model, concurrentRequests: options.streams,
                                     maxCompletedRequests: options.streams * options.requestsPerStream,
                                     timeoutSeconds: 3600, requestTimeoutSeconds: 600,
@@ -61,7 +70,17 @@ public enum LoadBenchHarness {
             PlannedRequest(index: $0, prompt: "Randomly stream lines from the following text with \(options.maxTokens) output tokens.",
                            targetInputTokens: 16, estimatedInputTokens: 16, maxTokens: options.maxTokens)
         }
-        let transport = OpenAIChatTransport(client: HTTPClient(readBatching: config.readBatching), url: options.url, includeUsage: options.includeUsage)
+        let client = HTTPClient(readBatching: config.readBatching)
+        let transport: any ChatTranscriptTransport
+        if let make = transports[options.transport] {
+            do { transport = try make(options, client) } catch {
+                throw .invalidConfig(["transport \(options.transport): \(error)"])
+            }
+        } else if options.transport == "openai" {
+            transport = OpenAIChatTransport(client: client, url: options.url, includeUsage: options.includeUsage)
+        } else {
+            throw .invalidConfig(["unknown transport \(options.transport) (known: \((["openai"] + transports.keys.sorted()).joined(separator: ", ")))"])
+        }
         let result = await LoadTest.execute(plan: plan, config: config, lengthModel: .heuristic, transport: transport)
         if let path = options.timelineFile {
             var text = ""
@@ -114,10 +133,11 @@ public enum LoadBenchHarness {
     }
 
     /// Command-line entry: `--url U --streams N --requests-per-stream R --max-tokens T
-    /// [--timeline FILE] [--results-dir DIR] [--params JSON] [--no-usage] [--read-batching-ms W]`. Prints the report
-    /// as one JSON line (last line of output).
+    /// [--timeline FILE] [--results-dir DIR] [--params JSON] [--no-usage] [--read-batching-ms W]
+    /// [--transport NAME] [--endpoint-name E]`. Prints the report as one JSON line (last line of output).
+    /// `transports` adds transports by name besides "openai".
     /// Returns the process exit code (0 ok, 1 failed run, 2 bad arguments).
-    public static func main(arguments: [String]) async -> Int32 {
+    public static func main(arguments: [String], transports: [String: TransportMaker] = [:]) async -> Int32 {
         var options = Options(url: "")
         var index = 0
         func value() -> String? {
@@ -129,6 +149,8 @@ public enum LoadBenchHarness {
             switch flag {
             case "--url": options.url = value() ?? ""
             case "--model": options.model = value() ?? options.model
+            case "--transport": options.transport = value() ?? ""
+            case "--endpoint-name": options.endpointName = value() ?? ""
             case "--streams": options.streams = Int(value() ?? "") ?? -1
             case "--requests-per-stream": options.requestsPerStream = Int(value() ?? "") ?? -1
             case "--max-tokens": options.maxTokens = Int(value() ?? "") ?? -1
@@ -161,7 +183,7 @@ public enum LoadBenchHarness {
             return 2
         }
         do {
-            let report = try await run(options)
+            let report = try await run(options, transports: transports)
             print(JSONValue.object(report.json).serialized())
             return report.failed == 0 ? 0 : 1
         } catch {

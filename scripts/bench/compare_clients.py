@@ -17,6 +17,14 @@ busy) and with batching off.
 
 Paced: every stream at a realistic rate on the Python fake server.
 
+SageMaker response stream: LoadBench over InvokeEndpointWithResponseStream
+(--transport sagemaker: SigV4-signed, AWS event-stream body whose PayloadPart
+payloads carry the SSE bytes) next to the SSE path, on the same chunk stream:
+the accuracy run on fake_tgi_server.py's SageMaker route, the overhead run on
+firehose_server.c --eventstream. The two paths alternate run by run (this VM's
+CPU figures drift with its neighbours); the target is at most 1.5x the SSE
+path's CPU-seconds per million tokens, with TTFT |error| median < 1 ms.
+
 Prints both clients' figures, the ratios and whether the targets are met; exit 0
 when they are, 1 when not, 2 on a setup error.
 """
@@ -33,6 +41,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "fake_tgi_server.py")
+FAKE_SAGEMAKER = os.path.join(HERE, "..", "..", "Tests", "Fakes", "fake_sagemaker.py")
+# The fixed test credentials `loadbench-harness --transport sagemaker` signs with.
+SAGEMAKER_KEY = ("AKIDLOADBENCH", "loadbench-secret")
 
 
 def pinned(core, argv):
@@ -132,9 +143,20 @@ def load_figures(report, cpu, rss):
     }
 
 
+SAGEMAKER_ENDPOINT = "loadbench"
+
+
+def sagemaker_url(url):
+    """The runtime base URL (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME) of a fake server's chat URL."""
+    return url.split("/v1/", 1)[0]
+
+
 def client_argv(kind, driver, venv_python, url, streams, requests, max_tokens, timeline, params):
     if kind == "cellbook":
         argv = [driver]
+    elif kind == "cellbook-sagemaker":
+        argv = [driver, "--transport", "sagemaker", "--endpoint-name", SAGEMAKER_ENDPOINT]
+        url = sagemaker_url(url)
     elif kind == "cellbook-eager":
         argv = [driver, "--read-batching-ms", "0"]
     else:
@@ -165,11 +187,160 @@ def main():
     p.add_argument("--paced-requests", type=int, default=2)
     p.add_argument("--paced-tokens", type=int, default=200)
     p.add_argument("--paced-itl-ms", type=float, default=20)
+    p.add_argument("--sm-max-ratio", type=float, default=1.5,
+                   help="response-stream target: at most this many times the SSE path's CPU-seconds per million tokens")
+    p.add_argument("--only", choices=["all", "clients", "sagemaker"], default="all",
+                   help="run every section, only the client comparison, or only the response-stream one")
     p.add_argument("--json", default=None, help="also write all figures here")
     args = p.parse_args()
 
     work = tempfile.mkdtemp(prefix="loadbench-bench-")
     results = {"cores": os.cpu_count()}
+    checks = []
+    if args.only in ("all", "clients"):
+        checks += compare_clients(args, work, results)
+    if args.only in ("all", "sagemaker"):
+        if args.only == "all":
+            print("")
+        checks += compare_response_stream(args, work, results)
+    results["targets_met"] = all(ok for _, ok in checks)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0 if results["targets_met"] else 1
+
+
+def accuracy_run(args, work, kind, label):
+    """One accuracy run of `kind` on the paced Python fake server; its errors and cost."""
+    log = os.path.join(work, "acc-%s.log" % label)
+    timeline = os.path.join(work, "acc-%s.jsonl" % label)
+    server = Server(["--ttft-ms", str(args.acc_ttft_ms), "--itl-ms", str(args.acc_itl_ms)], log)
+    try:
+        report, cpu, rss = run_client(client_argv(kind, args.driver, args.python, server.url, args.acc_streams,
+                                                  args.acc_requests, args.acc_tokens, timeline, {}))
+    finally:
+        server.stop()
+    return dict(accuracy_errors(log, timeline), chunks=report["chunks"], cpu_s=cpu, peak_rss_mib=rss)
+
+
+def fake_sagemaker_accuracy_run(args, work):
+    """The response-stream accuracy run on Tests/Fakes/fake_sagemaker.py, which checks every
+    signature with botocore (when it is installed): the signed path end to end. Its chunks
+    differ from fake_tgi_server.py's (other words, multi-byte characters), hence a separate column."""
+    log = os.path.join(work, "acc-fake-sagemaker.log")
+    timeline = os.path.join(work, "acc-fake-sagemaker.jsonl")
+    scenario = os.path.join(work, "fake-sagemaker-scenario.json")
+    with open(scenario, "w") as f:
+        json.dump({"runtime": {"ttft_ms": args.acc_ttft_ms, "itl_ms": args.acc_itl_ms, "data_space": False}}, f)
+    try:
+        import botocore  # noqa: F401  (the fake verifies signatures with it)
+        verify = ["--access-key-id", SAGEMAKER_KEY[0], "--secret-access-key", SAGEMAKER_KEY[1]]
+    except ImportError:
+        verify = ["--no-verify"]
+    proc = subprocess.Popen(pinned(0, [sys.executable, FAKE_SAGEMAKER, "--scenario", scenario, "--log-writes", log] + verify),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        endpoint = json.loads(proc.stdout.readline())["endpoint"]
+        report, cpu, rss = run_client(client_argv("cellbook-sagemaker", args.driver, args.python, endpoint + "/v1/",
+                                                  args.acc_streams, args.acc_requests, args.acc_tokens, timeline, {}))
+    except (ValueError, KeyError):
+        raise SystemExit("fake_sagemaker.py did not start")
+    finally:
+        proc.stdin.close()  # it exits when its standard input closes
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return dict(accuracy_errors(log, timeline), chunks=report["chunks"], cpu_s=cpu, peak_rss_mib=rss,
+                signatures_checked=verify[0] != "--no-verify")
+
+
+def overhead_run(args, kind, firehose_args=()):
+    """One overhead run of `kind` against the C firehose server."""
+    server = Server(["--events-per-write", str(args.ovh_events_per_write)] + list(firehose_args), None,
+                    command=[args.firehose])
+    try:
+        report, cpu, rss = run_client(client_argv(kind, args.driver, args.python, server.url, args.ovh_streams,
+                                                  args.ovh_requests, args.ovh_tokens, None, {}))
+    finally:
+        server.stop()
+    return load_figures(report, cpu, rss)
+
+
+def median_run(runs):
+    """The median run by CPU per token, with every run's figure (in the order they ran)."""
+    ordered = sorted(runs, key=lambda r: r["cpu_s_per_million_tokens"])
+    median = dict(ordered[len(ordered) // 2])
+    median["cpu_s_per_million_tokens_runs"] = [r["cpu_s_per_million_tokens"] for r in runs]
+    return median
+
+
+def compare_response_stream(args, work, results):
+    """The SSE path and the SageMaker response-stream path side by side; returns the checks."""
+    paths = [("cellbook", "sse"), ("cellbook-sagemaker", "sagemaker")]
+    # Accuracy: one run each, back to back.
+    accuracy = {label: accuracy_run(args, work, kind, "rs-" + label) for kind, label in paths}
+    accuracy["fake_sagemaker"] = fake_sagemaker_accuracy_run(args, work)
+    # Overhead: the paths alternate, and which goes first swaps each round, so a neighbour's
+    # burst lands on both alike.
+    runs = {label: [] for _, label in paths}
+    for rep in range(max(1, args.reps)):
+        for kind, label in (paths if rep % 2 == 0 else paths[::-1]):
+            runs[label].append(overhead_run(args, kind, ["--eventstream"] if label == "sagemaker" else []))
+    overhead = {label: median_run(r) for label, r in runs.items()}
+    pair_ratios = [m["cpu_s_per_million_tokens"] / s["cpu_s_per_million_tokens"]
+                   for s, m in zip(runs["sse"], runs["sagemaker"])]
+    for label in accuracy:
+        results["response_stream_accuracy_" + label] = accuracy[label]
+    for label in overhead:
+        results["response_stream_overhead_" + label] = overhead[label]
+    s, m = overhead["sse"], overhead["sagemaker"]
+    ratio = m["cpu_s_per_million_tokens"] / s["cpu_s_per_million_tokens"]
+    results["response_stream_cpu_ratio"] = ratio
+    results["response_stream_cpu_ratio_per_round"] = pair_ratios
+
+    a, b, c = accuracy["sse"], accuracy["sagemaker"], accuracy["fake_sagemaker"]
+    print("LoadBench over SageMaker's response stream (InvokeEndpointWithResponseStream, event-stream framed SSE)"
+          " vs the SSE path, same chunk stream")
+    print("")
+    print("Accuracy: %d streams, TTFT %g ms, %g ms between chunks, %d chunks per request (fake_tgi_server.py, SSE"
+          " route vs SageMaker route; last column fake_sagemaker.py, signatures %s)"
+          % (args.acc_streams, args.acc_ttft_ms, args.acc_itl_ms, args.acc_tokens,
+             "checked" if c["signatures_checked"] else "not checked (no botocore)"))
+    print("  %-34s %12s %12s %14s" % ("", "SSE", "resp. stream", "fake_sagemaker"))
+    for key, label in [("ttft_abs_err_ms_p50", "TTFT |error| median (ms)"), ("ttft_abs_err_ms_p99", "TTFT |error| p99 (ms)"),
+                       ("gap_abs_err_ms_p50", "chunk-gap |error| median (ms)"), ("gap_abs_err_ms_p99", "chunk-gap |error| p99 (ms)"),
+                       ("receive_minus_write_ms_mean", "mean receive - write (ms)")]:
+        print("  %-34s %12.3f %12.3f %14.3f" % (label, a[key], b[key], c[key]))
+    print("  %-34s %12d %12d %14d" % ("requests compared", a["requests_compared"], b["requests_compared"], c["requests_compared"]))
+    print("")
+    print("Overhead: %d streams x %d requests x %d tokens from the C firehose server (SSE vs --eventstream),"
+          " client on one core, alternating, median of %d" % (args.ovh_streams, args.ovh_requests, args.ovh_tokens,
+                                                             max(1, args.reps)))
+    print("  %-34s %12s %12s" % ("", "SSE", "resp. stream"))
+    print("  %-34s %12.0f %12.0f" % ("tokens/s ingested", s["tokens_per_s"], m["tokens_per_s"]))
+    print("  %-34s %12.2f %12.2f" % ("client CPU utilisation (cores)", s["cpu_utilisation"], m["cpu_utilisation"]))
+    print("  %-34s %12.2f %12.2f" % ("CPU-seconds per million tokens", s["cpu_s_per_million_tokens"], m["cpu_s_per_million_tokens"]))
+    for label, r in [("SSE", s), ("resp. stream", m)]:
+        print("  %-34s %s" % ("  %s, each run" % label, "  ".join("%.2f" % v for v in r["cpu_s_per_million_tokens_runs"])))
+    print("  %-34s %s" % ("  ratio, each round", "  ".join("%.2f" % v for v in pair_ratios)))
+    print("  %-34s %12.1f %12.1f" % ("peak RSS (MiB)", s["peak_rss_mib"], m["peak_rss_mib"]))
+    print("  %-34s %12.2f %12.2f" % ("share of bytes read in batches", s["batched_read_share"], m["batched_read_share"]))
+    print("")
+    checks = [
+        ("response stream <= %gx the SSE path's CPU-seconds per million tokens (%.2fx)" % (args.sm_max_ratio, ratio),
+         ratio <= args.sm_max_ratio),
+        ("response stream TTFT median |error| < 1 ms (%.3f ms)" % b["ttft_abs_err_ms_p50"], b["ttft_abs_err_ms_p50"] < 1),
+    ]
+    for label, ok in checks:
+        print("  [%s] %s" % ("ok" if ok else "MISSED", label))
+    return checks
+
+
+def compare_clients(args, work, results):
+    """LoadBench against the vLLM-style Python client; prints the tables and returns the checks."""
     clients = ["cellbook", "python"]
 
     # Accuracy
@@ -269,12 +440,7 @@ def main():
     print("  (for information: batching off %.1fx, paced %.1fx fewer CPU-seconds per million tokens)" % (eager_ratio, paced_ratio))
     results["cpu_ratio"] = cpu_ratio
     results["rss_ratio"] = rss_ratio
-    results["targets_met"] = all(ok for _, ok in checks)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
-    shutil.rmtree(work, ignore_errors=True)
-    return 0 if results["targets_met"] else 1
+    return checks
 
 
 if __name__ == "__main__":

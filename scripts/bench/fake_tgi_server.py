@@ -13,6 +13,13 @@ Routes
   POST /tokenize              {"content": ...} -> {"tokens": [...]}  (llama.cpp)
                               {"inputs": ...}  -> [{"id":..,"text":..}, ...] (TGI)
   GET  /health, /info, /v1/models
+  POST /endpoints/<name>/invocations-response-stream
+                              SageMaker's InvokeEndpointWithResponseStream: the same
+                              chat stream, each SSE event the payload of one AWS
+                              event-stream PayloadPart message (one HTTP chunk each),
+                              Content-Type application/vnd.amazon.eventstream; the
+                              signature is not checked (Tests/Fakes/fake_sagemaker.py
+                              checks it)
 
 Behaviour per request comes from the CLI defaults, overridden by an optional
 "fake" object in the request body:
@@ -33,17 +40,20 @@ Log (--log FILE), one line per event, all times CLOCK_MONOTONIC ns:
   H <request-id> <t>          response head written
   W <request-id> <seq> <t>    content chunk <seq> (0-based) written
   E <request-id> <kind> <t>   end: done | error | disconnect | hang | status
-The request id is the X-Request-Id header, else "srv-<n>".
+The request id is the X-Request-Id header (X-Amzn-SageMaker-Inference-Id on the
+SageMaker route), else "srv-<n>".
 
 The first line on stdout is "LISTENING <port>" once the socket is bound.
 """
 
 import argparse
 import asyncio
+import binascii
 import json
 import os
 import re
 import signal
+import struct
 import sys
 import time
 
@@ -56,6 +66,23 @@ TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 # the way a real template (role markers, BOS) makes it differ.
 TEMPLATE_TOKENS_PER_MESSAGE = 4
 TEMPLATE_TOKENS_FIXED = 3
+
+
+def event_stream_header(name, value):
+    """A string header (type 7) of an AWS event-stream message."""
+    return struct.pack(">B", len(name)) + name + b"\x07" + struct.pack(">H", len(value)) + value
+
+
+PAYLOAD_PART_HEADERS = (event_stream_header(b":event-type", b"PayloadPart")
+                        + event_stream_header(b":content-type", b"application/octet-stream")
+                        + event_stream_header(b":message-type", b"event"))
+
+
+def payload_part(payload):
+    """One PayloadPart message: prelude (lengths, CRC-32), headers, payload, message CRC-32."""
+    prelude = struct.pack(">II", 12 + len(PAYLOAD_PART_HEADERS) + len(payload) + 4, len(PAYLOAD_PART_HEADERS))
+    message = prelude + struct.pack(">I", binascii.crc32(prelude)) + PAYLOAD_PART_HEADERS + payload
+    return message + struct.pack(">I", binascii.crc32(message))
 
 
 def count_tokens(text):
@@ -161,6 +188,8 @@ class Server:
                 self.respond_json(writer, 200, [{"id": i, "text": t} for i, t in enumerate(toks)])
         elif method == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             return await self.chat(headers, body, writer)
+        elif method == "POST" and path.startswith("/endpoints/") and path.endswith("/invocations-response-stream"):
+            return await self.chat(headers, body, writer, eventstream=True)
         else:
             self.respond_json(writer, 404, {"error": f"no route {method} {path}"}, "Not Found")
         await writer.drain()
@@ -198,10 +227,11 @@ class Server:
         plan.update({k: v for k, v in fake.items() if k in plan})
         return plan
 
-    async def chat(self, headers, body, writer):
+    async def chat(self, headers, body, writer, eventstream=False):
         t_recv = time.monotonic_ns()
         req = json.loads(body or b"{}")
-        rid = headers.get("x-request-id") or f"srv-{self.counter + 1}"
+        rid = (eventstream and headers.get("x-amzn-sagemaker-inference-id")) or headers.get("x-request-id") \
+            or f"srv-{self.counter + 1}"
         plan = self.plan(req)
         log = self.log
         log.write(f"R {rid} {t_recv}\n")
@@ -221,7 +251,7 @@ class Server:
         created = int(time.time())
         cid = f"chatcmpl-{rid}"
 
-        if not req.get("stream"):
+        if not req.get("stream") and not eventstream:
             await asyncio.sleep(plan["ttft_ms"] / 1000 + plan["itl_ms"] * max(n_tokens - 1, 0) / 1000)
             text = "".join(WORDS[i % len(WORDS)] for i in range(n_tokens))
             self.respond_json(writer, 200, {
@@ -235,14 +265,24 @@ class Server:
             log.write(f"E {rid} done {time.monotonic_ns()}\n")
             return True
 
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                     b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
+        if eventstream:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+                         b"X-Amzn-SageMaker-Content-Type: text/event-stream\r\n"
+                         b"x-Amzn-Invoked-Production-Variant: AllTraffic\r\nTransfer-Encoding: chunked\r\n\r\n")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n")
         log.write(f"H {rid} {time.monotonic_ns()}\n")
+
+        def http_chunk(data):
+            """One SSE event as an HTTP chunk; on the SageMaker route, in a PayloadPart message."""
+            if eventstream:
+                data = payload_part(data)
+            return b"%x\r\n%s\r\n" % (len(data), data)
 
         def event(obj):
             # TGI omits the space after "data:"; keep that quirk so clients are tested on it.
-            data = b"data:" + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
-            return b"%x\r\n%s\r\n" % (len(data), data)
+            return http_chunk(b"data:" + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
         # Chunks differ only in their content and finish reason, so the JSON around them is
         # serialised once per request; that keeps the server fast enough to load a client.
@@ -253,9 +293,17 @@ class Server:
         encoded_words = [json.dumps(w).encode() for w in WORDS]
 
         def chunk(seq, finish=None):
-            data = (b"data:" + head + encoded_words[seq % len(WORDS)] + b'},"logprobs":null,"finish_reason":'
-                    + (b'"%s"' % finish.encode() if finish else b"null") + b"}]}\n\n")
-            return b"%x\r\n%s\r\n" % (len(data), data)
+            return http_chunk(b"data:" + head + encoded_words[seq % len(WORDS)] + b'},"logprobs":null,"finish_reason":'
+                              + (b'"%s"' % finish.encode() if finish else b"null") + b"}]}\n\n")
+
+        if eventstream:
+            # Framing costs two CRCs a chunk; the non-final chunks are framed once per request, so
+            # the SageMaker route spends no more per write than the SSE one.
+            framed = [chunk(i) for i in range(len(WORDS))]
+            sse_chunk = chunk
+
+            def chunk(seq, finish=None):
+                return sse_chunk(seq, finish) if finish else framed[seq % len(WORDS)]
 
         itl_ns = int(plan["itl_ms"] * 1_000_000)
         t_first = t_recv + int(plan["ttft_ms"] * 1_000_000)
@@ -329,7 +377,7 @@ class Server:
                                "model": model, "choices": [],
                                "usage": {"prompt_tokens": n_prompt, "completion_tokens": seq,
                                          "total_tokens": n_prompt + seq}}))
-        tail.append(b"%x\r\n%s\r\n" % (len(b"data:[DONE]\n\n"), b"data:[DONE]\n\n"))
+        tail.append(http_chunk(b"data:[DONE]\n\n"))
         tail.append(b"0\r\n\r\n")
         writer.write(b"".join(tail))
         await writer.drain()

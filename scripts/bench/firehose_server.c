@@ -10,10 +10,18 @@
 // events batched in the socket buffer, as it would from a real server.
 //
 //   cc -O2 -o firehose_server firehose_server.c
-//   firehose_server [--port N] [--events-per-write N]   (prints "LISTENING <port>")
+//   firehose_server [--port N] [--events-per-write N] [--eventstream]   (prints "LISTENING <port>")
 //
 // Only POST /v1/chat/completions with "stream": true is served (max_tokens tokens, default 16);
 // anything else gets 404. No timing schedule, no faults, no log: use fake_tgi_server.py for those.
+//
+// --eventstream serves SageMaker's InvokeEndpointWithResponseStream instead
+// (POST /endpoints/<name>/invocations-response-stream, signature not checked: this is a load
+// source): the same SSE events, each the payload of one AWS event-stream PayloadPart message
+// (prelude CRC, `:event-type` PayloadPart, `:content-type` application/octet-stream,
+// `:message-type` event, message CRC) in its own HTTP chunk, under
+// `Content-Type: application/vnd.amazon.eventstream`. A request's sixteen token frames are built
+// once when it starts (only the last token's differs), so framing costs the server a copy.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +85,8 @@ typedef struct Conn {
     char rid[128];
     char head[512];       // the chunk JSON before the content string
     size_t headlen;
+    Buf frames;           // --eventstream: each word's token message, HTTP chunk and all
+    size_t frame_off[NWORDS + 1];
     struct Conn *next_active, *prev_active;
     int in_active;
 } Conn;
@@ -83,6 +94,69 @@ typedef struct Conn {
 static int epfd;
 static Conn *active_head;
 static int events_per_write = 1;
+static int eventstream;
+
+// CRC-32 (the zlib polynomial), the checksum event-stream frames carry over their prelude and
+// over the whole message.
+static uint32_t crc_table[256];
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc32(const unsigned char *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    while (n--) c = crc_table[(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return ~c;
+}
+
+static void put_be32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
+}
+
+// Appends one string header (type 7): name length u8, name, 7, value length u16, value.
+static size_t put_header(unsigned char *p, const char *name, const char *value) {
+    size_t n = strlen(name), v = strlen(value), k = 0;
+    p[k++] = (unsigned char)n;
+    memcpy(p + k, name, n); k += n;
+    p[k++] = 7;
+    p[k++] = (unsigned char)(v >> 8); p[k++] = (unsigned char)v;
+    memcpy(p + k, value, v); k += v;
+    return k;
+}
+
+// Appends the SSE event `data:<json>\n\n` as one PayloadPart message in one HTTP chunk.
+static void append_frame(Buf *b, const char *json, size_t n) {
+    unsigned char headers[128];
+    size_t hl = put_header(headers, ":event-type", "PayloadPart");
+    hl += put_header(headers + hl, ":content-type", "application/octet-stream");
+    hl += put_header(headers + hl, ":message-type", "event");
+    size_t payload = n + 7, total = 12 + hl + payload + 4;
+    char size[32];
+    int k = snprintf(size, sizeof size, "%zx\r\n", total);
+    buf_append(b, size, (size_t)k);
+    buf_reserve(b, total + 2);
+    unsigned char *m = (unsigned char *)b->data + b->len;
+    put_be32(m, (uint32_t)total);
+    put_be32(m + 4, (uint32_t)hl);
+    put_be32(m + 8, crc32(m, 8));
+    memcpy(m + 12, headers, hl);
+    memcpy(m + 12 + hl, "data:", 5);
+    memcpy(m + 12 + hl + 5, json, n);
+    memcpy(m + 12 + hl + 5 + n, "\n\n", 2);
+    put_be32(m + total - 4, crc32(m, total - 4));
+    memcpy(m + total, "\r\n", 2);
+    b->len += total + 2;
+}
+
+// One event in the stream's framing: an SSE event in an HTTP chunk, or that in a PayloadPart.
+static void append_message(Buf *b, const char *json, size_t n) {
+    if (eventstream) append_frame(b, json, n); else append_event(b, json, n);
+}
 
 static void active_add(Conn *c) {
     if (c->in_active) return;
@@ -105,6 +179,7 @@ static void conn_close(Conn *c) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     free(c->out.data);
+    free(c->frames.data);
     free(c);
 }
 
@@ -164,14 +239,21 @@ static size_t start_request(Conn *c) {
     char saved = c->in[headlen + bodylen];
     c->in[headlen + bodylen] = 0;
     const char *body = c->in + headlen;
-    int chat = strncmp(c->in, "POST /v1/chat/completions ", 26) == 0 && strstr(body, "\"stream\"") != NULL;
+    int chat;
+    if (eventstream) {
+        const char *eol = strstr(c->in, "\r\n");
+        const char *route = strstr(c->in, "/invocations-response-stream ");
+        chat = strncmp(c->in, "POST /endpoints/", 16) == 0 && route && route < eol;
+    } else {
+        chat = strncmp(c->in, "POST /v1/chat/completions ", 26) == 0 && strstr(body, "\"stream\"") != NULL;
+    }
     if (!chat) {
         static const char notfound[] = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
                                        "Content-Length: 21\r\n\r\n{\"error\":\"not found\"}";
         buf_append(&c->out, notfound, sizeof notfound - 1);
     } else {
         char *rid = c->rid;
-        copy_header(c->in, "\nx-request-id:", rid, sizeof c->rid);
+        copy_header(c->in, eventstream ? "\nx-amzn-sagemaker-inference-id:" : "\nx-request-id:", rid, sizeof c->rid);
         if (!rid[0]) snprintf(rid, sizeof c->rid, "srv-%d", c->fd);
         c->tokens = c->remaining = json_long(body, "\"max_tokens\"", 16);
         if (c->remaining <= 0) c->tokens = c->remaining = 16;
@@ -185,7 +267,24 @@ static size_t start_request(Conn *c) {
                                       rid, (long)time(NULL));
         static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                                  "Transfer-Encoding: chunked\r\n\r\n";
-        buf_append(&c->out, ok, sizeof ok - 1);
+        static const char ok_eventstream[] = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.amazon.eventstream\r\n"
+                                             "X-Amzn-SageMaker-Content-Type: text/event-stream\r\n"
+                                             "x-Amzn-Invoked-Production-Variant: AllTraffic\r\n"
+                                             "Transfer-Encoding: chunked\r\n\r\n";
+        if (eventstream) {
+            buf_append(&c->out, ok_eventstream, sizeof ok_eventstream - 1);
+            c->frames.len = 0;
+            for (int w = 0; w < NWORDS; w++) {
+                char json[768];
+                int n = snprintf(json, sizeof json, "%.*s\"%s\"},\"logprobs\":null,\"finish_reason\":null}]}",
+                                 (int)c->headlen, c->head, WORDS[w]);
+                c->frame_off[w] = c->frames.len;
+                append_frame(&c->frames, json, (size_t)n);
+            }
+            c->frame_off[NWORDS] = c->frames.len;
+        } else {
+            buf_append(&c->out, ok, sizeof ok - 1);
+        }
         c->streaming = 1;
         active_add(c);
     }
@@ -197,9 +296,15 @@ static size_t start_request(Conn *c) {
 static void next_event(Conn *c) {
     char json[768];
     int last = c->remaining == 1;
-    int n = snprintf(json, sizeof json, "%.*s\"%s\"},\"logprobs\":null,\"finish_reason\":%s}]}", (int)c->headlen,
+    int n;
+    if (eventstream && !last) {
+        size_t w = (size_t)(c->seq % NWORDS);
+        buf_append(&c->out, c->frames.data + c->frame_off[w], c->frame_off[w + 1] - c->frame_off[w]);
+    } else {
+        n = snprintf(json, sizeof json, "%.*s\"%s\"},\"logprobs\":null,\"finish_reason\":%s}]}", (int)c->headlen,
                      c->head, WORDS[c->seq % NWORDS], last ? "\"length\"" : "null");
-    append_event(&c->out, json, (size_t)n);
+        append_message(&c->out, json, (size_t)n);
+    }
     c->seq++;
     c->remaining--;
     if (!last) return;
@@ -208,9 +313,9 @@ static void next_event(Conn *c) {
                      "{\"id\":\"chatcmpl-%s\",\"object\":\"chat.completion.chunk\",\"created\":%ld,\"model\":\"fake/tgi-model\","
                      "\"choices\":[],\"usage\":{\"prompt_tokens\":%ld,\"completion_tokens\":%ld,\"total_tokens\":%ld}}",
                      c->rid, (long)time(NULL), c->prompt_tokens, c->tokens, c->prompt_tokens + c->tokens);
-        append_event(&c->out, json, (size_t)n);
+        append_message(&c->out, json, (size_t)n);
     }
-    append_event(&c->out, "[DONE]", 6);
+    append_message(&c->out, "[DONE]", 6);
     buf_append(&c->out, "0\r\n\r\n", 5);
     c->streaming = 0;
 }
@@ -239,8 +344,10 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--events-per-write") && i + 1 < argc) events_per_write = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: %s [--port N] [--events-per-write N]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--eventstream")) eventstream = 1;
+        else { fprintf(stderr, "usage: %s [--port N] [--events-per-write N] [--eventstream]\n", argv[0]); return 2; }
     }
+    crc_init();
     if (events_per_write < 1) events_per_write = 1;
     signal(SIGPIPE, SIG_IGN);
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

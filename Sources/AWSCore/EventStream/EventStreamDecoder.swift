@@ -173,7 +173,8 @@ struct EventStreamFrame {
         let total = bytes.count
         let headersLength = Int(bytes.bigEndianUInt32(at: 4))
         let expected = bytes.bigEndianUInt32(at: total - 4)
-        let actual = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<(total - 4)]))
+        // The checked prelude CRC is the checksum of bytes 0..<8: continue from it, not from 0.
+        let actual = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[8..<(total - 4)]), seed: bytes.bigEndianUInt32(at: 8))
         guard actual == expected else {
             throw .messageCRCMismatch(expected: expected, actual: actual, offset: offset)
         }
@@ -280,8 +281,22 @@ struct EventStreamFrame {
         return found
     }
 
+    /// Whether `a` and `b` hold the same bytes; eight at a time (the generic `elementsEqual`
+    /// went byte by byte through an iterator and cost more per token than both CRCs).
     static func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && a.elementsEqual(b)
+        let count = a.count
+        guard count == b.count else { return false }
+        guard count > 0, let p = a.baseAddress, let q = b.baseAddress else { return true }
+        var i = 0
+        while count - i >= 8 {
+            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        while i < count {
+            if p.load(fromByteOffset: i, as: UInt8.self) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i &+= 1
+        }
+        return true
     }
 
     /// Whether `bytes` spell `text`.

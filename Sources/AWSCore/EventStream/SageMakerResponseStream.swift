@@ -39,6 +39,10 @@ public struct SageMakerResponseStream: Sendable {
     private var decoder: EventStreamDecoder
     /// The service's failure, thrown again by every later call.
     private var failure: ResponseStreamFailure?
+    /// The headers block of the last frame found to be a PayloadPart event. A stream sends the
+    /// same block on every token, and what a frame is depends on its header bytes alone, so a
+    /// frame with these exact bytes is a PayloadPart without parsing them again.
+    private var payloadPartHeaders: [UInt8] = []
 
     public init(maxMessageLength: Int = EventStreamDecoder.defaultMaxMessageLength) {
         decoder = EventStreamDecoder(maxMessageLength: maxMessageLength)
@@ -88,7 +92,14 @@ public struct SageMakerResponseStream: Sendable {
     }
 
     private mutating func decodeFrames(_ bytes: UnsafeRawBufferPointer, payloadPart: (UnsafeRawBufferPointer) throws -> Void) throws {
+        // Held in a local while the decoder runs (the closure may not touch self meanwhile).
+        var known = payloadPartHeaders
+        defer { payloadPartHeaders = known }
         try decoder.feedFrames(bytes) { frame in
+            if !known.isEmpty, known.withUnsafeBytes({ EventStreamFrame.same(frame.headers, $0) }) {
+                try payloadPart(frame.payload)
+                return
+            }
             let (type, eventType) = try frame.stringHeaders(":message-type", ":event-type")
             guard let messageType = type else {
                 throw EventStreamError.unexpectedMessage(reason: "a message without :message-type", offset: frame.offset)
@@ -97,7 +108,10 @@ public struct SageMakerResponseStream: Sendable {
                 guard let eventType else {
                     throw EventStreamError.unexpectedMessage(reason: "an event without :event-type", offset: frame.offset)
                 }
-                if EventStreamFrame.same(eventType, "PayloadPart") { try payloadPart(frame.payload) }
+                if EventStreamFrame.same(eventType, "PayloadPart") {
+                    known = Array(frame.headers)
+                    try payloadPart(frame.payload)
+                }
             } else if EventStreamFrame.same(messageType, "exception") {
                 throw try Self.exception(frame)
             } else if EventStreamFrame.same(messageType, "error") {

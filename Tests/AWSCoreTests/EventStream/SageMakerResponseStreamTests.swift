@@ -115,6 +115,24 @@ import Testing
         #expect(later?.description.contains("unknown :message-type \"gossip\"") == true)
     }
 
+    @Test func framesAreClassifiedByTheirOwnHeadersAfterManyPayloadParts() throws {
+        // The stream skips parsing headers identical to the last PayloadPart's: any other
+        // block, even one of the same length, must still be read.
+        let sameLength = EventStreamEncoder.encode(EventStreamMessage(
+            headers: [.init(":event-type", "PayloadPbrt"), .init(":content-type", "application/octet-stream"),
+                      .init(":message-type", "event")], payload: Array("skipped".utf8)))
+        let reordered = EventStreamEncoder.encode(EventStreamMessage(
+            headers: [.init(":message-type", "event"), .init(":event-type", "PayloadPart")], payload: Array("c".utf8)))
+        var stream = SageMakerResponseStream()
+        #expect(texts(try stream.feed(Self.payloadPart("a") + Self.payloadPart("b"))) == ["a", "b"])
+        #expect(texts(try stream.feed(sameLength + reordered + Self.payloadPart("d"))) == ["c", "d"])
+        let failure = #expect(throws: ResponseStreamFailure.self) {
+            _ = try stream.feed(Self.payloadPart("e") + Self.exception("ModelStreamError", #"{"Message":"m","ErrorCode":"StreamBroken"}"#))
+            try stream.finish()
+        }
+        #expect(failure?.code == "StreamBroken")
+    }
+
     @Test func aCutStreamIsReportedByFinish() throws {
         var stream = SageMakerResponseStream()
         let bytes = Self.payloadPart("abc")
