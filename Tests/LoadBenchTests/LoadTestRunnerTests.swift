@@ -63,7 +63,9 @@ struct LoadTestRunnerTests {
         // above the latency from the actual send, which stays near the service time.
         #expect(last.startDelay > 0.2)
         #expect(last.ttftFromIntendedStart > last.ttft + 0.2)
-        #expect(last.ttft < 0.1)
+        // Near the 50 ms service time; the bound is generous because a loaded 2-core machine
+        // stretches a scripted 50 ms wait (158 ms was seen while builds ran beside the tests).
+        #expect(last.ttft < 0.5)
         let means = result.summary.json
         #expect(means["results_ttft_from_intended_start_s_mean"]!.doubleValue! > means["results_ttft_s_mean"]!.doubleValue! + 0.1)
         #expect(means["load_mode"] == .string("open_loop"))

@@ -42,7 +42,12 @@ struct SessionTests {
             .write(toFile: catalog, atomically: true, encoding: .utf8)
         // A long playbook endpoint name: with a session it must still fit SageMaker's 63 characters.
         let base = "cb-sessions-\(UInt16.random(in: 0...UInt16.max))-a-rather-long-endpoint-name-for-llama3-70b"
-        let playbook = repositoryRoot.appendingPathComponent("playbooks/deploy-llama3.yaml").path
+        // The default playbook under a name of its own: the all-at-once sweep's tag scope then
+        // holds only this test's resources, whatever else runs against the shared moto.
+        let playbook = "\(dir)/deploy-llama3-sessions.yaml"
+        try String(contentsOfFile: repositoryRoot.appendingPathComponent("playbooks/deploy-llama3.yaml").path, encoding: .utf8)
+            .replacingOccurrences(of: "\nname: deploy-llama3\n", with: "\nname: deploy-llama3-sessions\n")
+            .write(toFile: playbook, atomically: true, encoding: .utf8)
         let outputs = ["--outputs", "\(dir)/outputs"]
         func deploy(_ session: String) throws -> CellbookProcess {
             try CellbookProcess(["run", playbook, "--target", "sagemaker", "--until", "deploy", "--session", session,
@@ -61,10 +66,9 @@ struct SessionTests {
         #expect(endpoints.allSatisfy { $0.count <= 63 })
         #expect(endpoints.contains { $0.hasSuffix("-alice") } && endpoints.contains { $0.hasSuffix("-bob") })
 
-        // The same session refuses a second concurrent run; another session does not block it.
-        let state = "\(dir)/outputs/deploy-llama3/sagemaker/sessions/alice"
-        #expect(FileManager.default.fileExists(atPath: "\(state)/state.json"))
-        #expect(FileManager.default.fileExists(atPath: "\(dir)/outputs/deploy-llama3/sagemaker/sessions/bob/state.json"))
+        // Each session has its own state.
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/outputs/deploy-llama3-sessions/sagemaker/sessions/alice/state.json"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/outputs/deploy-llama3-sessions/sagemaker/sessions/bob/state.json"))
 
         // Alice's cleanup deletes hers only.
         let (c1, t1) = try await cellbook(["cleanup", playbook, "--session", "alice"] + outputs, environment: env)
@@ -75,7 +79,7 @@ struct SessionTests {
 
         // Bob's laptop died with its ledger: the trainer's sweep finds his resources by their tags.
         try FileManager.default.removeItem(atPath: "\(dir)/outputs/ledger.jsonl")
-        let (c2, t2) = try await cellbook(["cleanup", "--all", "--all-sessions"] + outputs, environment: env)
+        let (c2, t2) = try await cellbook(["cleanup", playbook, "--all-sessions"] + outputs, environment: env)
         #expect(c2 == 0, "\(t2)")
         #expect(t2.contains("found by its tags"), "\(t2)")
         #expect(try motoEndpoints(String(base.prefix(20))).isEmpty)
