@@ -66,6 +66,25 @@ struct SessionTests {
         #expect(endpoints.allSatisfy { $0.count <= 63 })
         #expect(endpoints.contains { $0.hasSuffix("-alice") } && endpoints.contains { $0.hasSuffix("-bob") })
 
+        // The Hugging Face token went into the model's container environment (CreateModel), and
+        // nowhere else.
+        let moto = try MotoKey.shared()
+        let aliceEndpoint = try #require(endpoints.first { $0.hasSuffix("-alice") })
+        let (_, tokenText) = try runCommand([testPython, "-c", """
+            import boto3, sys
+            sm = boto3.client("sagemaker", region_name="us-east-1", endpoint_url=sys.argv[1],
+                              aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+            print(sm.describe_model(ModelName=sys.argv[4])["PrimaryContainer"]["Environment"].get("HUGGING_FACE_HUB_TOKEN"))
+            """, moto.endpoint, moto.accessKeyID, moto.secretAccessKey, aliceEndpoint])
+        #expect(tokenText.trimmingCharacters(in: .whitespacesAndNewlines) == "hf_session_test_token")
+        var written = ""
+        let files = FileManager.default.enumerator(atPath: "\(dir)/outputs")
+        while let f = files?.nextObject() as? String {
+            if let data = FileManager.default.contents(atPath: "\(dir)/outputs/\(f)") { written += String(decoding: data, as: UTF8.self) }
+        }
+        #expect(!written.contains("hf_session_test_token"), "the token was written under outputs/")
+        #expect(!alice.text.contains("hf_session_test_token") && !bob.text.contains("hf_session_test_token"))
+
         // Each session has its own state.
         #expect(FileManager.default.fileExists(atPath: "\(dir)/outputs/deploy-llama3-sessions/sagemaker/sessions/alice/state.json"))
         #expect(FileManager.default.fileExists(atPath: "\(dir)/outputs/deploy-llama3-sessions/sagemaker/sessions/bob/state.json"))
