@@ -35,7 +35,7 @@ let package = Package(
         // The model: playbooks as plain values, parsed from YAML and validated. Knows nothing of execution.
         .target(name: "PlaybookModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The engine: runs cells, keeps session state and the per-cell cache.
-        .target(name: "CellbookEngine", dependencies: ["PlaybookModel", "SystemKit"]),
+        .target(name: "CellbookEngine", dependencies: ["PlaybookModel", "SystemKit", "CellbookJSON"]),
         // JSON values that keep key order (request bodies, records, llmperf's files).
         .target(name: "CellbookJSON"),
         // HTTP over libcurl, wrapped once in async Swift; the server-sent-events framer.

@@ -1,3 +1,4 @@
+import CellbookJSON
 /// Replaces secret values with `[secret:NAME]` in anything about to be stored or shown.
 ///
 /// A secret is masked as written and in the forms a program commonly prints it in: escaped
@@ -68,32 +69,9 @@ public struct Redactor: Sendable {
         return forms
     }
 
-    /// The text between the quotes of a JSON string holding `s`.
+    /// The text between the quotes of a JSON string holding `s` (CellbookJSON's writer).
     static func jsonEscaped(_ s: String, asciiOnly: Bool, uppercaseHex: Bool) -> String {
-        func hex(_ unit: UInt16) -> String {
-            let digits = String(unit, radix: 16, uppercase: uppercaseHex)
-            return "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-        }
-        var out = ""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                // Python's ensure_ascii escapes everything outside space..tilde, DEL included.
-                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
-                    for unit in String(scalar).utf16 { out += hex(unit) }
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
+        JSONValue.escaped(s, asciiOnly: asciiOnly, uppercaseHex: uppercaseHex)
     }
 
     static func percentEncoded(_ s: String, keep: Set<UInt8>, uppercaseHex: Bool, spaceAsPlus: Bool = false) -> String {

@@ -255,6 +255,16 @@ extension JSONValue {
 
     private static func writeString(_ value: String, to out: inout String) {
         out += "\""
+        out += escaped(value)
+        out += "\""
+    }
+
+    /// The text between the quotes of a JSON string holding `value`, as this writer escapes it;
+    /// `asciiOnly` escapes everything outside space..tilde as Python's `json.dumps` does by
+    /// default, and `uppercaseHex` writes `\u00E9` rather than `\u00e9` (the forms a secret
+    /// may take once a program has printed it as JSON).
+    public static func escaped(_ value: String, asciiOnly: Bool = false, uppercaseHex: Bool = false) -> String {
+        var out = ""
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -265,19 +275,17 @@ extension JSONValue {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + hex4(scalar.value)
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    for unit in String(scalar).utf16 {
+                        let digits = String(unit, radix: 16, uppercase: uppercaseHex)
+                        out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+                    }
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
             }
         }
-        out += "\""
-    }
-
-    private static func hex4(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+        return out
     }
 }
 
