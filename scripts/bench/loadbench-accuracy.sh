@@ -6,8 +6,10 @@
 # Builds the harness driver (the package's loadbench-harness product, release mode), makes a
 # venv with aiohttp under ~/.cache, compiles the C firehose server (cc), then runs
 # scripts/bench/compare_clients.py, which prints both
-# clients' figures, the ratios and the targets. Needs python3 (3.9+), and taskset (util-linux)
-# to pin client and server to separate cores, and a C compiler.
+# clients' figures, the ratios and the targets, then LoadBench over SageMaker's response stream
+# next to its SSE path on the same chunks (--only clients|sagemaker runs one part). Needs python3
+# (3.9+), and taskset (util-linux) to pin client and server to separate cores, and a C compiler;
+# with botocore importable by python3, the fake SageMaker also checks the requests' signatures.
 # Env: SCRATCH (SwiftPM scratch path, default .build), VENV (default ~/.cache/cellbook-bench-venv),
 # STATIC_STDLIB (1, the default, links the Swift runtime statically; 0 dynamically).
 set -euo pipefail
