@@ -61,7 +61,7 @@ let package = Package(
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
-            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit",
+            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit", "ServingKit", "CellbookHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),
@@ -84,7 +84,7 @@ let package = Package(
         ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
-        .testTarget(name: "LocalServingTests", dependencies: ["LocalServing", "ServingKit", "CellbookHTTP", "SystemKit"],
+        .testTarget(name: "LocalServingTests", dependencies: ["LocalServing", "ServingKit", "CellbookHTTP", "PlaybookModel", "SystemKit"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CellbookKindsTests", dependencies: [
             "CellbookKinds", "CellbookEngine", "LocalServing", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",

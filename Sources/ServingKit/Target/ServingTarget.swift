@@ -28,6 +28,10 @@ public protocol ServingTarget: Sendable {
     func tokenCounter(for deployment: DeployResult) -> (any PromptTokenCounter)?
     /// Deletes what deploy created. Safe to call when it is already gone.
     func cleanup(_ deployment: DeployResult) async throws -> CleanupResult
+
+    /// Everything a run on this target needs, checked before it starts (`cellbook doctor`):
+    /// read-only, quick, and never failing (a check that cannot run reports why).
+    static func readiness(_ request: ReadinessRequest, client: HTTPClient) async -> [ReadinessCheck]
 }
 
 /// What a serving target may use: deliberately not the whole cell context.
