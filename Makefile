@@ -8,11 +8,13 @@ TEST_VENV := $(HOME)/.cache/cellbook/test-venv
 TEST_PYTHON := $(TEST_VENV)/bin/python
 TEST_PACKAGES := 'moto[server]==5.2.1' 'boto3==1.43.11' 'botocore==1.43.11'
 
-.PHONY: demo test test-tools build deps runtime bench clean-outputs help
+.PHONY: demo test test-tools build deps runtime doctor bench clean-outputs help
 
 help:
 	@echo "make demo   install what is missing, build, run playbooks/deploy-llama3.yaml on the local target"
 	@echo "make test   run the tests (swift test)"
+	@echo "make doctor check this machine is ready for a run (TARGET=local or sagemaker)"
+	@echo "make runtime install the local model server ahead of time"
 	@echo "make bench  print performance figures (scripts/bench-*.sh)"
 
 ## System packages the build needs (libcurl and OpenSSL headers); installed only when missing.
@@ -30,6 +32,11 @@ build: deps
 ## The local model server and model (installed once into ~/.cache/cellbook; pip caches the build).
 runtime: build
 	$(CELLBOOK) run playbooks/deploy-llama3.yaml --only setup
+
+## Is this machine ready for a run? A table of ok / missing / how to fix; exit 1 when something is missing.
+TARGET ?= local
+doctor: build
+	$(CELLBOOK) doctor playbooks/deploy-llama3.yaml --target $(TARGET)
 
 demo: build
 	$(CELLBOOK) run playbooks/deploy-llama3.yaml

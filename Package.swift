@@ -49,7 +49,7 @@ let package = Package(
         // llmperf-compatible load generation and metrics.
         .target(name: "LoadBench", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit"], resources: [.copy("Resources/sonnets.txt")]),
         // The local target and its runtime: a llama.cpp server managed like a container image.
-        .target(name: "LocalServing", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit"]),
+        .target(name: "LocalServing", dependencies: ["ServingKit", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "HardwareFit", "SystemKit"]),
         // The sagemaker target: the tutorial on real SageMaker through AWSServices.
         .target(name: "SageMakerServing", dependencies: [
             "ServingKit", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "HardwareFit", "SystemKit",
@@ -61,7 +61,7 @@ let package = Package(
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
-            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit", "ServingKit",
+            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit", "ServingKit", "CellbookHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),
@@ -84,6 +84,8 @@ let package = Package(
         ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
+        .testTarget(name: "LocalServingTests", dependencies: ["LocalServing", "ServingKit", "CellbookHTTP", "PlaybookModel", "SystemKit"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CellbookKindsTests", dependencies: [
             "CellbookKinds", "CellbookEngine", "LocalServing", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",
         ]),

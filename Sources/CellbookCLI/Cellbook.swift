@@ -26,7 +26,7 @@ public struct Cellbook: AsyncParsableCommand {
             Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Status.self, Cleanup.self])
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Status.self, Cleanup.self, Doctor.self])
 
     public init() {}
 
@@ -149,7 +149,9 @@ struct PlaybookOptions: ParsableArguments {
     }
 
     /// Where runtimes and downloads are kept: outside the repository, reused across runs.
-    var cacheDirectory: String {
+    var cacheDirectory: String { Self.cacheDirectory(environment) }
+
+    static func cacheDirectory(_ environment: [String: String]) -> String {
         if let c = environment["CELLBOOK_CACHE"] { return c }
         let base = environment["XDG_CACHE_HOME"] ?? "\(environment["HOME"] ?? NSTemporaryDirectory())/.cache"
         return "\(base)/cellbook"

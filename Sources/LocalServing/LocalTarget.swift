@@ -43,6 +43,10 @@ public struct LocalTarget: ServingTarget {
     let context: ServingContext
     let client: HTTPClient
 
+    public static func readiness(_ request: ReadinessRequest, client: HTTPClient) async -> [ReadinessCheck] {
+        await LocalReadiness(request: request, client: client).checks()
+    }
+
     public init(context: ServingContext, client: HTTPClient) {
         self.context = context
         self.client = client

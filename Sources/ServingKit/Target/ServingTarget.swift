@@ -31,6 +31,10 @@ public protocol ServingTarget: Sendable {
     /// What the deployment would cost per hour (USD, an estimate); 0 for what costs nothing,
     /// nil when unknown. The deploy cell's budget guard compares it before anything is created.
     func estimatedPricePerHour(_ request: DeployRequest) -> Double?
+
+    /// Everything a run on this target needs, checked before it starts (`cellbook doctor`):
+    /// read-only, quick, and never failing (a check that cannot run reports why).
+    static func readiness(_ request: ReadinessRequest, client: HTTPClient) async -> [ReadinessCheck]
 }
 
 /// What a serving target may use: deliberately not the whole cell context.
