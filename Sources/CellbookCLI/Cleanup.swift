@@ -44,7 +44,7 @@ struct Cleanup: AsyncParsableCommand {
                 + (o.session.map { ", session \($0)" } ?? "") + (o.foundBy == "tags" ? ", found by its tags" : "")
             print("  \(o.result): \(what)" + (o.error.map { ": \($0)" } ?? ""))
         }, note: { text in if !json { print("  note: \(text)") } })
-        let failed = outcomes.filter { $0.result == "failed" }
+        let failed = outcomes.filter { $0.result == "failed" || $0.result == "kept" }
         if json {
             struct Report: Encodable { var ledger: String; var dry_run: Bool; var resources: [LedgerSweep.Outcome]; var failed: Int }
             try printJSON(Report(ledger: ledger.path, dry_run: dryRun, resources: outcomes, failed: failed.count))

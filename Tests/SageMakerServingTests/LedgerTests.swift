@@ -1,4 +1,5 @@
 import AWSTestSupport
+import CellbookHTTP
 import CellbookJSON
 import Foundation
 import ServingKit
@@ -121,6 +122,26 @@ struct LedgerTests {
         #expect(try await cellbook(["cleanup", s.playbook] + s.outputs, environment: s.env).0 == 0)
     }
 
+    @Test("a delete that keeps failing is reported for that resource, exit 1, and the ledger keeps it; a second cleanup finishes")
+    func partialCleanupFailure() async throws {
+        let s = try Setup(scenario: "{}")
+        defer { s.fake.stop() }
+        #expect(try await cellbook(["run", s.playbook, "--until", "deploy"] + s.outputs, environment: s.env).0 == 0)
+        // Every DeleteEndpoint fails (after the retries) until the scenario changes.
+        _ = try await HTTPClientPost.post(s.fake.endpoint + "/_fake/scenario", #"{"faults": {"DeleteEndpoint": {"internal": 50}}}"#)
+        let (code, text) = try await cellbook(["cleanup", s.playbook] + s.outputs, environment: s.env)
+        #expect(code == 1)
+        #expect(text.contains("failed: sagemaker endpoint \(s.endpoint)"), "\(text)")
+        #expect(text.contains("deleted: sagemaker endpoint config") == false, "the configuration of a live endpoint is left for later")
+        let status = try await s.status()
+        guard case .array(let resources)? = status["resources"] else { Issue.record("no resources"); return }
+        #expect(resources.contains { $0["kind"] == .string("sagemaker-endpoint") }, "the ledger still holds the endpoint")
+        _ = try await HTTPClientPost.post(s.fake.endpoint + "/_fake/scenario", "{}")
+        let (again, text2) = try await cellbook(["cleanup", s.playbook] + s.outputs, environment: s.env)
+        #expect(again == 0, "\(text2)")
+        #expect(try await s.held().isEmpty)
+    }
+
     @Test("ttl: status marks a deployment past its limit, and cleanup --expired deletes only those")
     func expiredDeployments() async throws {
         let s = try Setup(scenario: "{}")
@@ -167,5 +188,14 @@ struct LedgerTests {
         #expect(cleanText.contains("deleted: local server"))
         let (_, after) = try await cellbook(["status"] + outputs, environment: env)
         #expect(after.contains("Nothing cellbook created is alive"), "\(after)")
+    }
+}
+
+/// POSTs a JSON body to a fake's control route.
+enum HTTPClientPost {
+    static func post(_ url: String, _ body: String) async throws -> Int {
+        let response = try await HTTPClient().send(HTTPRequest(method: "POST", url: url, headers: ["Content-Type": "application/json"],
+                                                               body: Array(body.utf8)))
+        return response.status
     }
 }

@@ -87,7 +87,7 @@ public struct LedgerSweep: Sendable {
         public var name: String
         public var region: String?
         public var session: String?
-        /// `deleted`, `already gone`, `would delete` (dry run) or `failed`.
+        /// `deleted`, `already gone`, `would delete` (dry run), `failed`, or `kept` (waits for its endpoint).
         public var result: String
         public var error: String?
         public var foundBy: String
@@ -118,9 +118,20 @@ public struct LedgerSweep: Sendable {
         let order = ["sagemaker-endpoint": 0, "sagemaker-endpoint-config": 1, "sagemaker-model": 2]
         targets.sort { (order[$0.0.resource.kind] ?? -1) < (order[$1.0.resource.kind] ?? -1) }
         var outcomes: [Outcome] = []
+        // Deployments whose endpoint could not be deleted keep their configuration and model, so
+        // the live endpoint stays describable (SageMaker would let them go and hide its instance type).
+        var blocked: Set<String> = []
+        func deploymentKey(_ h: LedgerHolding) -> String { "\(h.resource.region ?? "")/\(h.owner.playbook)/\(h.owner.session ?? "")/\(h.owner.deployment)" }
         for (holding, foundBy) in targets {
             var outcome = Outcome(kind: holding.resource.kind, name: holding.resource.name, region: holding.resource.region,
                                   session: holding.owner.session, result: "would delete", error: nil, foundBy: foundBy)
+            if !dryRun && holding.resource.kind != "sagemaker-endpoint" && blocked.contains(deploymentKey(holding)) {
+                outcome.result = "kept"
+                outcome.error = "its endpoint could not be deleted; kept until it is"
+                outcomes.append(outcome)
+                report(outcome)
+                continue
+            }
             if !dryRun {
                 guard let handler = handler(holding.resource.kind) else {
                     outcome.result = "failed"
@@ -136,6 +147,7 @@ public struct LedgerSweep: Sendable {
                 } catch {
                     outcome.result = "failed"
                     outcome.error = "\(error)"
+                    if holding.resource.kind == "sagemaker-endpoint" { blocked.insert(deploymentKey(holding)) }
                 }
             }
             outcomes.append(outcome)
