@@ -25,7 +25,7 @@ public struct Cellbook: AsyncParsableCommand {
             Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self])
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Replay.self, Export.self])
 
     public init() {}
 

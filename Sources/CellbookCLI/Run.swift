@@ -13,6 +13,8 @@ struct Run: AsyncParsableCommand {
               cellbook run deploy-llama3 --only chat --force run one cell again
               cellbook run deploy-llama3 --from deploy --until chat
               cellbook run deploy-llama3 --dry-run           show resolved inputs; execute nothing
+              cellbook run deploy-llama3 --record demo.jsonl record the run here (every run is recorded
+                                                             under outputs/<playbook>/<target>/recordings/)
             """)
 
     @OptionGroup var options: PlaybookOptions
@@ -24,6 +26,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Neither read nor write the cache: run everything selected and keep no state.") var noCache = false
     @Flag(help: "Print each cell's resolved inputs and whether it would run or come from cache.") var dryRun = false
     @Option(help: "Output format: text, or json (a summary on stdout; cell output on stderr).") var format: OutputFormat = .text
+    @Option(help: ArgumentHelp("Write the run's recording here (default: outputs/<playbook>/<target>/recordings/<time>.jsonl).",
+                               valueName: "file")) var record: String?
 
     func run() async throws {
         let config = try options.load()
@@ -38,6 +42,7 @@ struct Run: AsyncParsableCommand {
         o.noCache = noCache
         o.dryRun = dryRun
         o.json = format == .json
+        o.recording = RecordingOptions(path: record, cellbookVersion: Cellbook.version, overrides: options.overrides)
         let summary = try await runner.run(o)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
