@@ -25,7 +25,7 @@ public struct Cellbook: AsyncParsableCommand {
             Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Replay.self, Export.self])
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Replay.self, Export.self, Check.self])
 
     public init() {}
 
@@ -140,7 +140,9 @@ struct PlaybookOptions: ParsableArguments {
     }
 
     /// Where runtimes and downloads are kept: outside the repository, reused across runs.
-    var cacheDirectory: String {
+    var cacheDirectory: String { Self.cacheDirectory(environment) }
+
+    static func cacheDirectory(_ environment: [String: String]) -> String {
         if let c = environment["CELLBOOK_CACHE"] { return c }
         let base = environment["XDG_CACHE_HOME"] ?? "\(environment["HOME"] ?? NSTemporaryDirectory())/.cache"
         return "\(base)/cellbook"

@@ -107,10 +107,10 @@ public struct ReplayTarget: ServingTarget {
     public func deploy(_ request: DeployRequest) async throws -> DeployResult {
         let cell = try recordedCell(kind: "deploy")
         note(cell)
-        guard var result = DeployResult(outputs: cell.end?.outputs ?? [:]) else {
+        // The recorded deployment as it was, so a check against the recording compares equal.
+        guard let result = DeployResult(outputs: cell.end?.outputs ?? [:]) else {
             throw ServingFailure("the recorded deploy cell '\(cell.start.id)' published no endpoint_name")
         }
-        result.record["replayed_from"] = .string(recording.path)
         return result
     }
 

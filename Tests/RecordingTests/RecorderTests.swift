@@ -3,6 +3,7 @@ import CellbookEngine
 import CellbookRecording
 import Foundation
 import PlaybookModel
+import RecordingExport
 import Testing
 
 /// Runs a playbook in process with a recording; returns the summary and the recording's path.
@@ -57,6 +58,12 @@ struct RecorderTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let forms = [Self.sentinel, "s3ntinel\\/", "s3ntinel%2F", "s3ntinel/\\u00e4", "s3ntinel/%C3%A4", "s3ntinel%2F%C3%A4"]
         for form in forms { #expect(!text.contains(form), "the recording holds the secret as \(form)") }
+        let loaded = try Recording.load(path)
+        for format in ExportFormat.allCases {
+            let exported = format.render(loaded)
+            for form in forms { #expect(!exported.contains(form), "the \(format) export holds the secret as \(form)") }
+            #expect(exported.contains("[secret:TOKEN]"), "\(format)")
+        }
         #expect(text.components(separatedBy: "[secret:TOKEN]").count > 8, "\(text)")
         let recording = try Recording.load(path)
         #expect(recording.cells.map(\.start.id) == ["echo", "fails"])

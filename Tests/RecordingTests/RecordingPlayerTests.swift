@@ -22,7 +22,8 @@ struct RecordingPlayerTests {
             at.append(Double(d.components.attoseconds) / 1e18 + Double(d.components.seconds))
         }
         #expect(shown == "abc")
-        #expect(abs(at[1] - 0.05) < 0.03 && abs(at[2] - 0.125) < 0.03, "\(at)")
+        // Never early; late only by scheduling on a busy machine.
+        #expect(at[1] >= 0.049 && at[1] < 0.3 && at[2] >= 0.124 && at[2] < 0.4, "\(at)")
     }
 
     @Test("--no-wait prints everything without sleeping")
