@@ -17,11 +17,24 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
     public var includeUsage = true
     /// Recorded time is divided by this (2: twice as fast).
     public var speed: Double
+    /// A run that records a replay records the answers as replayed (their real arrival times),
+    /// so a replay's recording can be replayed, and its timing compared with the original's.
+    public var observer: (any HTTPExchangeObserver)?
 
-    public init(exchanges: RecordedExchanges, paths: [String], speed: Double = 1) {
+    public init(exchanges: RecordedExchanges, paths: [String], speed: Double = 1, observer: (any HTTPExchangeObserver)? = nil) {
         self.exchanges = exchanges
         self.paths = paths
         self.speed = speed
+        self.observer = observer
+    }
+
+    /// The recording's view of one replayed answer.
+    func tap(_ exchange: RecordedExchange, at start: UInt64) -> (any HTTPExchangeTap)? {
+        guard let observer else { return nil }
+        let tap = observer.begin(HTTPRequest(method: exchange.method, url: "replay://recording" + exchange.path,
+                                             body: Array(exchange.requestBody.utf8)), at: start)
+        tap.head(status: exchange.status ?? 200, headers: exchange.headers)
+        return tap
     }
 
     func body(_ request: CompletionRequest) -> String {
@@ -41,7 +54,9 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
         continuation.onTermination = { _ in stop.withLock { $0 = true } }
         let speed = self.speed
         let start = MonotonicClock.nanoseconds()
+        let tap = tap(exchange, at: start)
         Thread.detachNewThread {
+            defer { tap?.end(error: stop.current ? "cancelled" : exchange.error, at: MonotonicClock.nanoseconds()) }
             if let status = exchange.status, !(200..<300).contains(status) {
                 continuation.finish(throwing: CompletionStreamError.httpStatus(code: status, body: exchange.responseBody))
                 return
@@ -52,6 +67,7 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
             for chunk in exchange.chunks {
                 last = ReplayClock.sleep(until: start, plus: chunk.dt / speed)
                 if stop.current { continuation.finish(); return }
+                Array(chunk.text.utf8).withUnsafeBytes { tap?.body($0, receivedAt: last) }
                 var events: [CompletionStreamEvent] = []
                 do {
                     try Array(chunk.text.utf8).withUnsafeBytes { try parser.feed($0, receivedAt: last, into: &events) }
@@ -83,11 +99,15 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
         }
         let stop = Locked(false)
         let speed = self.speed
+        let transport = self
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (done: CheckedContinuation<CompletionTranscript, Never>) in
                 let start = MonotonicClock.nanoseconds()
+                let tap = transport.tap(exchange, at: start)
                 Thread.detachNewThread {
-                    done.resume(returning: Self.play(exchange, start: start, speed: speed, stop: stop, progress: progress))
+                    let transcript = Self.play(exchange, start: start, speed: speed, stop: stop, progress: progress, tap: tap)
+                    tap?.end(error: transcript.cancelled ? "cancelled" : exchange.error, at: transcript.endedAt)
+                    done.resume(returning: transcript)
                 }
             }
         } onCancel: {
@@ -97,7 +117,7 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
 
     /// Plays one recorded answer into a transcript, as `ChatTranscriptSink` would have read it.
     static func play(_ exchange: RecordedExchange, start: UInt64, speed: Double, stop: Locked<Bool>,
-                     progress: (@Sendable (Int) -> Void)?) -> CompletionTranscript {
+                     progress: (@Sendable (Int) -> Void)?, tap: (any HTTPExchangeTap)? = nil) -> CompletionTranscript {
         var transcript = CompletionTranscript()
         if let status = exchange.status, !(200..<300).contains(status) {
             _ = ReplayClock.sleep(until: start, plus: (exchange.chunks.last?.dt ?? 0) / speed)
@@ -115,6 +135,7 @@ public struct ReplayChatTransport: ChatTranscriptTransport {
                     transcript.endedAt = MonotonicClock.nanoseconds()
                     return transcript
                 }
+                Array(chunk.text.utf8).withUnsafeBytes { tap?.body($0, receivedAt: last) }
                 let added = try feed(parser, chunk.text, receivedAt: last, into: &transcript)
                 if added > 0 { progress?(added) }
             }
@@ -161,10 +182,19 @@ public enum ReplayClock {
 public struct ReplayTokenCounter: PromptTokenCounter {
     public let exchanges: RecordedExchanges
     public let paths: [String]
+    /// Records the answers given when the replay itself is recorded.
+    public var observer: (any HTTPExchangeObserver)?
 
     public func countTokens(_ text: String) async throws -> Int {
         let body = JSONValue.object(["content": .string(text)]).serialized()
         let x = try exchanges.answer(method: "POST", paths: paths, body: body)
+        if let observer {
+            let now = MonotonicClock.nanoseconds()
+            let tap = observer.begin(HTTPRequest(method: x.method, url: "replay://recording" + x.path, body: Array(body.utf8)), at: now)
+            tap.head(status: x.status ?? 200, headers: x.headers)
+            Array(x.responseBody.utf8).withUnsafeBytes { tap.body($0, receivedAt: now) }
+            tap.end(error: nil, at: now)
+        }
         if case .object(let o)? = try? JSONValue.parse(bytes: Array(x.responseBody.utf8)), case .array(let tokens)? = o["tokens"] {
             return tokens.count
         }

@@ -32,9 +32,12 @@ public struct ReplayTarget: ServingTarget {
     let context: ServingContext
     let recording: Recording
     let exchanges: RecordedExchanges
+    /// Carries the run's exchange observer when the replay is itself recorded.
+    let client: HTTPClient
 
     public init(context: ServingContext, client: HTTPClient) throws {
         self.context = context
+        self.client = client
         let path = try Self.recordingPath(context)
         do {
             recording = try Recording.load(path)
@@ -122,12 +125,12 @@ public struct ReplayTarget: ServingTarget {
             throw ServingFailure("the recording \(recording.path) holds no chat exchanges",
                                  detail: "it was made before cellbook recorded HTTP exchanges, or every chat cell came from cache; record a run with --force")
         }
-        return ReplayChatTransport(exchanges: exchanges, paths: Array(Set(paths)).sorted(), speed: speed)
+        return ReplayChatTransport(exchanges: exchanges, paths: Array(Set(paths)).sorted(), speed: speed, observer: client.observer)
     }
 
     public func tokenCounter(for deployment: DeployResult) -> (any PromptTokenCounter)? {
         let paths = exchanges.paths(endingWith: "/tokenize")
-        return paths.isEmpty ? nil : ReplayTokenCounter(exchanges: exchanges, paths: paths)
+        return paths.isEmpty ? nil : ReplayTokenCounter(exchanges: exchanges, paths: paths, observer: client.observer)
     }
 
     public func cleanup(_ deployment: DeployResult) async throws -> CleanupResult {
