@@ -275,6 +275,29 @@ public struct Recording: Sendable {
         events.compactMap { if case .exchange(let x) = $0 { x } else { nil } }
     }
 
+    /// Only one cell's events, its times counted from its start (a short cast of the chat, say);
+    /// nil when the recording has no such cell.
+    public func only(_ cellID: String) -> Recording? {
+        guard let first = events.firstIndex(where: { if case .cellStart(let s) = $0 { s.id == cellID } else { false } }) else { return nil }
+        var picked: [RecordingEvent] = []
+        let t0 = events[first].t
+        for e in events[first...] {
+            if case .cellStart(let s) = e, s.id != cellID { break }
+            switch e {
+            case .cellStart(var x): x.t -= t0; picked.append(.cellStart(x))
+            case .print(var x): x.t -= t0; picked.append(.print(x))
+            case .exchange(var x): x.t -= t0; picked.append(.exchange(x))
+            case .cellEnd(var x):
+                x.t -= t0
+                picked.append(.cellEnd(x))
+            case .end: break
+            }
+        }
+        var header = self.header
+        header.cells = [cellID]
+        return Recording(path: path, header: header, events: picked)
+    }
+
     public var end: RecordedEnd? {
         for e in events.reversed() { if case .end(let end) = e { return end } }
         return nil

@@ -23,9 +23,10 @@ public enum HTMLExport {
                     + "<span class=\"kind\">\(escape(cell.start.kind))</span> <span class=\"st \(status == "failed" ? "bad" : "ok")\">\(escape(status))</span>"
                     + "<span class=\"dur\">\(escape(ExportText.duration(cell.end?.durationS)))</span></div>\n"
                 body += "<details><summary>inputs</summary><pre>\(escape(ExportText.inputs(cell)))</pre></details>\n"
+                // The benchmark's charts first: they are what a reader looks for.
+                if cell.start.kind == "benchmark" { body += charts(cell) }
                 let output = ExportText.output(cell)
                 if !output.isEmpty { body += "<pre class=\"out\">\(escape(output))</pre>\n" }
-                if cell.start.kind == "benchmark" { body += charts(cell) }
                 if let outputs = cell.end?.outputs, !outputs.isEmpty {
                     body += "<details><summary>published values</summary><pre>\(escape(ExportText.json(outputs)))</pre></details>\n"
                 }
@@ -54,7 +55,7 @@ public enum HTMLExport {
         pre.out{background:#10141c;color:#e6e9ef;border-color:#10141c}
         details summary{cursor:pointer;color:#3b6fb6;font-size:13px}
         code{background:#f4f6f9;padding:0 3px;border-radius:3px}
-        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:12px;margin:8px 0}
+        .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px;margin:8px 0}
         figure{margin:0;border:1px solid #e1e5ec;border-radius:6px;padding:8px}
         figcaption{font-weight:600;margin-bottom:4px;font-size:13px}
         svg{max-width:100%;height:auto}svg text{font-size:11px;fill:#5b6475}

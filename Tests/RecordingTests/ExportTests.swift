@@ -92,6 +92,19 @@ struct ExportTests {
         #expect(zip(times, times.dropFirst()).allSatisfy { $0 <= $1 })
     }
 
+    @Test("one cell alone: a short cast of the chat starts at 0 with its marker")
+    func onlyChat() throws {
+        let chat = try #require(try Self.recording().only("chat"))
+        #expect(chat.cells.map(\.start.id) == ["chat"])
+        let cast = CastExport.render(chat)
+        let events = cast.split(separator: "\n").dropFirst().compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [Any] }
+        #expect(events.first?[0] as? Double == 0)
+        #expect(events.first?[1] as? String == "m")
+        #expect(events.filter { $0[1] as? String == "m" }.count == 1)
+        #expect(cast.contains("assistant: "))
+        #expect(try Self.recording().only("nope") == nil)
+    }
+
     @Test("HTML: one offline page; headless Chromium loads it without console errors and takes a screenshot")
     func html() throws {
         let path = try Self.write(.html)
