@@ -45,7 +45,7 @@ struct Check: AsyncParsableCommand {
             if let speed { config.target.settings["speed"] = .double(speed) }
         }
         if let digest = try? SHA256Digest.hex(fileAt: file), digest != recorded.header.playbook.sha256 {
-            FileHandle.standardError.write(Data("note: \(file) has changed since the recording was made\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("note: \(file) has changed since the recording was made\n".utf8))
         }
         let runner = PlaybookRunner(config: config, kinds: allCellKinds,
                                     outputsRoot: outputs ?? environment["CELLBOOK_OUTPUTS"] ?? "outputs",

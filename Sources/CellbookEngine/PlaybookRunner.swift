@@ -362,7 +362,7 @@ public final class PlaybookRunner: @unchecked Sendable {
             if let failure = recorder.failure {
                 printer.problem(failure)
             } else if !o.json {
-                FileHandle.standardOutput.write(Data((Format.dim("Recorded: \(recorder.path) (cellbook replay \(recorder.path))") + "\n").utf8))
+                try? FileHandle.standardOutput.write(contentsOf: Data((Format.dim("Recorded: \(recorder.path) (cellbook replay \(recorder.path))") + "\n").utf8))
             }
         }
         return summary
