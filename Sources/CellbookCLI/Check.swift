@@ -25,8 +25,19 @@ struct Check: AsyncParsableCommand {
     @Option(help: "The playbook file (default: the one the recording names).") var playbook: String?
     @Option(name: .customLong("set"), help: ArgumentHelp("Override a param on top of the recorded overrides (repeatable).", valueName: "key=value"))
     var overrides: [String] = []
+    @Option(help: "Output format: text, or json (the verdicts on stdout; the run's output on stderr).") var format: OutputFormat = .text
     @Option(help: "On the replay target: answer this many times faster than recorded.") var speed: Double?
     @Option(help: "The outputs folder (default: ./outputs, or $CELLBOOK_OUTPUTS); nothing is written there.") var outputs: String?
+
+    /// The playbook on the chosen target, with the recorded overrides and any new ones.
+    func load(_ file: String, recorded: Recording, environment: [String: String]) throws -> RunConfiguration {
+        let validation = PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: environment)
+        let all = recorded.header.overrides + overrides
+        // A playbook without targets runs on its implicit one ("default"), which no --target names.
+        let implicit = target == nil && recorded.header.target == "default"
+        if implicit, let config = try? validation.load(path: file, target: nil, overrides: all) { return config }
+        return try validation.load(path: file, target: target ?? recorded.header.target, overrides: all)
+    }
 
     func run() async throws {
         let recorded: Recording
@@ -37,8 +48,7 @@ struct Check: AsyncParsableCommand {
         }
         let environment = ProcessInfo.processInfo.environment
         let file = playbook ?? recorded.header.playbook.file
-        var config = try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: environment)
-            .load(path: file, target: target ?? recorded.header.target, overrides: recorded.header.overrides + overrides)
+        var config = try load(file, recorded: recorded, environment: environment)
         // The replay target replays the recording being checked.
         if config.target.settings["runtime"]?.stringValue == "replay" {
             config.target.settings["recording"] = .string(recording)
@@ -52,9 +62,15 @@ struct Check: AsyncParsableCommand {
                                     cacheDirectory: PlaybookOptions.cacheDirectory(environment), environment: environment)
         var o = RunOptions()
         o.noCache = true
+        o.json = format == .json
+        o.jsonSummary = false
         let summary = try await runner.run(o)
         let verdicts = RecordingCheck(recording: recorded, playbook: config.playbook).compare(summary)
-        try? FileHandle.standardOutput.write(contentsOf: Data(RecordingCheck.report(verdicts, recordingPath: recording).utf8))
+        if format == .json {
+            try printJSON(RecordingCheck.Report(recording: recording, target: config.target.name, runExitCode: summary.exitCode, cells: verdicts))
+        } else {
+            try? FileHandle.standardOutput.write(contentsOf: Data(RecordingCheck.report(verdicts, recordingPath: recording).utf8))
+        }
         if verdicts.contains(where: { !$0.matches }) { throw ExitCode(1) }
     }
 }

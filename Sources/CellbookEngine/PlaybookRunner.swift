@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
     public var json = false
     /// How `--step` reads answers (stdin by default; tests pass their own).
     public var readAnswer: @Sendable () -> String? = { readLine() }
+    /// In JSON mode, print the run's summary on stdout (off for a command that prints its own JSON).
+    public var jsonSummary = true
     /// Record the run (nil: do not). A run that keeps state records by default.
     public var recording: RecordingOptions?
 
@@ -353,7 +355,7 @@ public final class PlaybookRunner: @unchecked Sendable {
         var summary = RunSummary(playbook: config.playbook.name, target: config.target.name, cells: outcomes,
                                  elapsedSeconds: Date().timeIntervalSince(started), exitCode: exitCode)
         summary.recording = recorder?.path
-        printer.summary(summary, dryRun: o.dryRun)
+        if !o.json || o.jsonSummary { printer.summary(summary, dryRun: o.dryRun) }
         if let recorder {
             recorder.write(RecordedEnd(t: recorder.offset(), exitCode: exitCode, elapsedS: summary.elapsedSeconds))
             recorder.close()

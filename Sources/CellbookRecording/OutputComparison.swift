@@ -1,7 +1,7 @@
 import PlaybookModel
 
 /// One output of one cell that does not match its recording under the cell's rule.
-public struct OutputDrift: Sendable, Equatable, CustomStringConvertible {
+public struct OutputDrift: Sendable, Equatable, Codable, CustomStringConvertible {
     public var cell: String
     /// The output's name; nil for the cell as a whole (its status).
     public var output: String?

@@ -23,7 +23,7 @@ struct RecordingPlayerTests {
         }
         #expect(shown == "abc")
         // Never early; late only by scheduling on a busy machine.
-        #expect(at[1] >= 0.049 && at[1] < 0.3 && at[2] >= 0.124 && at[2] < 0.4, "\(at)")
+        #expect(at[1] >= 0.049 && at[2] >= 0.124 && at[2] < 1, "\(at)")
     }
 
     @Test("--no-wait prints everything without sleeping")

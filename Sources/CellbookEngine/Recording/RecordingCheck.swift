@@ -13,10 +13,41 @@ public struct RecordingCheck: Sendable {
     }
 
     /// One cell's verdict.
-    public struct CellVerdict: Sendable {
+    public struct CellVerdict: Sendable, Encodable {
         public var id: String
         public var drifts: [OutputDrift]
         public var matches: Bool { drifts.isEmpty }
+
+        enum CodingKeys: String, CodingKey { case id, matches, drifts }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(matches, forKey: .matches)
+            try c.encode(drifts, forKey: .drifts)
+        }
+    }
+
+    /// `cellbook check --format json`.
+    public struct Report: Encodable {
+        public var recording: String
+        public var target: String
+        public var matches: Bool
+        public var runExitCode: Int32
+        public var cells: [CellVerdict]
+
+        public init(recording: String, target: String, runExitCode: Int32, cells: [CellVerdict]) {
+            self.recording = recording
+            self.target = target
+            self.runExitCode = runExitCode
+            self.cells = cells
+            matches = cells.allSatisfy { $0.drifts.isEmpty }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case recording, target, matches, cells
+            case runExitCode = "run_exit_code"
+        }
     }
 
     /// Every recorded cell that finished, compared with the run's outcome for it.
@@ -58,7 +89,7 @@ public struct RecordingCheck: Sendable {
             }
         }
         let drifting = verdicts.filter { !$0.matches }
-        out += drifting.isEmpty ? "No drift: \(verdicts.count) cells match the recording.\n"
+        out += drifting.isEmpty ? "No drift: \(verdicts.count == 1 ? "the cell matches" : "all \(verdicts.count) cells match") the recording.\n"
                                 : "Drift in \(drifting.count) of \(verdicts.count) cells: \(drifting.map { "'\($0.id)'" }.joined(separator: ", ")).\n"
         return out
     }
