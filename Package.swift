@@ -88,8 +88,8 @@ let package = Package(
                 path: "Tests/AWSTestSupport"),
         .testTarget(name: "AWSServicesTests", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "AWSTestSupport"]),
         .testTarget(name: "SageMakerServingTests", dependencies: [
-            "SageMakerServing", "CellbookKinds", "CellbookEngine", "PlaybookModel", "ServingKit", "AWSServices", "AWSCore",
-            "CellbookHTTP", "CellbookJSON", "AWSTestSupport",
+            "SageMakerServing", "CellbookKinds", "CellbookEngine", "CellbookRecording", "PlaybookModel", "ServingKit", "AWSServices",
+            "AWSCore", "CellbookHTTP", "CellbookJSON", "AWSTestSupport",
         ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
