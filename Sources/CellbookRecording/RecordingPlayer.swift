@@ -7,10 +7,14 @@ public struct RecordingPlayer: Sendable {
     public var speed: Double
     /// false: print everything at once (`--no-wait`).
     public var wait: Bool
+    /// A longer silence (in played time) is cut to this (a 12-minute SageMaker deploy in a
+    /// workshop, say); nil keeps every pause.
+    public var maxPause: Double?
 
-    public init(speed: Double = 1, wait: Bool = true) {
+    public init(speed: Double = 1, wait: Bool = true, maxPause: Double? = nil) {
         self.speed = speed
         self.wait = wait
+        self.maxPause = maxPause
     }
 
     /// Shows each print event through `show(text, toStandardError)`, sleeping between them
@@ -20,12 +24,14 @@ public struct RecordingPlayer: Sendable {
                      sleep: (Double) async -> Void = { try? await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }) async -> Double {
         let start = ContinuousClock.now
         var last = 0.0
+        var cut = 0.0  // played seconds removed from long pauses so far
         for event in recording.events {
             guard case .print(let p) = event else { continue }
             if Task.isCancelled { break }
             if wait {
+                if let maxPause, (p.t - last) / speed > maxPause { cut += (p.t - last) / speed - maxPause }
                 // Against the clock, not the previous sleep: slow terminals do not add up.
-                let due = p.t / speed
+                let due = p.t / speed - cut
                 let elapsed = ContinuousClock.now - start
                 let ahead = due - (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 if ahead > 0.001 { await sleep(ahead) }

@@ -35,4 +35,12 @@ struct RecordingPlayerTests {
         #expect(shown == "ab")
         #expect(slept == 0)
     }
+
+    @Test("--max-pause cuts long silences and keeps the short ones")
+    func maxPause() async {
+        let r = Self.recording([(0.0, "a"), (0.01, "b"), (600, "c"), (600.02, "d")])
+        var slept = 0.0
+        await RecordingPlayer(maxPause: 0.05).play(r, show: { _, _ in }, sleep: { slept += $0 })
+        #expect(slept > 0.05 && slept < 0.2, "\(slept) s instead of 600")
+    }
 }
