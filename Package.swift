@@ -34,8 +34,10 @@ let package = Package(
 
         // The model: playbooks as plain values, parsed from YAML and validated. Knows nothing of execution.
         .target(name: "PlaybookModel", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // The engine: runs cells, keeps session state and the per-cell cache.
-        .target(name: "CellbookEngine", dependencies: ["PlaybookModel", "SystemKit", "CellbookJSON"]),
+        // Recordings of runs: the versioned JSON-lines format read back, played back, compared.
+        .target(name: "CellbookRecording", dependencies: ["PlaybookModel", "SystemKit"]),
+        // The engine: runs cells, keeps session state and the per-cell cache, records runs.
+        .target(name: "CellbookEngine", dependencies: ["PlaybookModel", "SystemKit", "CellbookRecording", "CellbookJSON"]),
         // JSON values that keep key order (request bodies, records, llmperf's files).
         .target(name: "CellbookJSON"),
         // HTTP over libcurl, wrapped once in async Swift; the server-sent-events framer.
@@ -54,14 +56,21 @@ let package = Package(
         .target(name: "SageMakerServing", dependencies: [
             "ServingKit", "AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "HardwareFit", "SystemKit",
         ]),
+        // The replay target: chat and benchmark answered from a recording at its recorded pace.
+        .target(name: "ReplayServing", dependencies: [
+            "ServingKit", "CellbookRecording", "CellbookHTTP", "CellbookJSON", "PlaybookModel", "SystemKit",
+        ]),
+        // A recording as Markdown, a self-contained HTML page (with LoadBench's charts), a
+        // Jupyter notebook or an asciicast.
+        .target(name: "RecordingExport", dependencies: ["CellbookRecording", "LoadBench", "CellbookJSON", "PlaybookModel"]),
         // Every cell kind, registered in one place (AllKinds.swift).
         .target(name: "CellbookKinds", dependencies: [
-            "CellbookEngine", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalServing",
-            "HardwareFit", "LoadBench", "SageMakerServing",
+            "CellbookEngine", "CellbookRecording", "PlaybookModel", "SystemKit", "CellbookHTTP", "CellbookJSON", "ServingKit", "LocalServing",
+            "HardwareFit", "LoadBench", "SageMakerServing", "ReplayServing",
         ]),
         // Thin commands, one file each.
         .target(name: "CellbookCLI", dependencies: [
-            "CellbookEngine", "CellbookKinds", "PlaybookModel", "SystemKit", "ServingKit", "CellbookHTTP",
+            "CellbookEngine", "CellbookKinds", "CellbookRecording", "RecordingExport", "PlaybookModel", "SystemKit", "ServingKit", "CellbookHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cellbook", dependencies: ["CellbookCLI"]),
@@ -79,13 +88,17 @@ let package = Package(
                 path: "Tests/AWSTestSupport"),
         .testTarget(name: "AWSServicesTests", dependencies: ["AWSServices", "AWSCore", "CellbookHTTP", "CellbookJSON", "AWSTestSupport"]),
         .testTarget(name: "SageMakerServingTests", dependencies: [
-            "SageMakerServing", "CellbookKinds", "CellbookEngine", "PlaybookModel", "ServingKit", "AWSServices", "AWSCore",
-            "CellbookHTTP", "CellbookJSON", "AWSTestSupport",
+            "SageMakerServing", "CellbookKinds", "CellbookEngine", "CellbookRecording", "PlaybookModel", "ServingKit", "AWSServices",
+            "AWSCore", "CellbookHTTP", "CellbookJSON", "AWSTestSupport",
         ]),
         .testTarget(name: "HardwareFitTests", dependencies: ["HardwareFit", "SystemKit"]),
         .testTarget(name: "LoadBenchTests", dependencies: ["LoadBench", "ServingKit", "CellbookHTTP", "CellbookJSON"]),
         .testTarget(name: "LocalServingTests", dependencies: ["LocalServing", "ServingKit", "CellbookHTTP", "PlaybookModel", "SystemKit"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RecordingTests", dependencies: [
+            "CellbookRecording", "CellbookEngine", "CellbookKinds", "ReplayServing", "RecordingExport", "ServingKit", "CellbookHTTP", "CellbookJSON",
+            "PlaybookModel", "SystemKit",
+        ]),
         .testTarget(name: "CellbookKindsTests", dependencies: [
             "CellbookKinds", "CellbookEngine", "LocalServing", "ServingKit", "CellbookHTTP", "CellbookJSON", "SystemKit",
         ]),

@@ -26,7 +26,8 @@ public struct Cellbook: AsyncParsableCommand {
             Exit codes: 0 ok, 1 a cell failed, 2 usage or input error.
             """,
         version: version,
-        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Status.self, Cleanup.self, Doctor.self])
+        subcommands: [Run.self, Validate.self, List.self, Show.self, State.self, Reset.self, Status.self, Cleanup.self, Doctor.self,
+                      Replay.self, Export.self, Check.self])
 
     public init() {}
 

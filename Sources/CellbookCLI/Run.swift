@@ -15,6 +15,8 @@ struct Run: AsyncParsableCommand {
               cellbook run deploy-llama3 --dry-run           show resolved inputs; execute nothing
               cellbook run deploy-llama3 --target sagemaker --yes   deploy although above the budget limit
               cellbook run deploy-llama3 --session alice     a workshop attendee's own state and endpoint
+              cellbook run deploy-llama3 --record demo.jsonl record the run here (every run is recorded
+                                                             under outputs/<playbook>/<target>/recordings/)
             """)
 
     @OptionGroup var options: PlaybookOptions
@@ -29,6 +31,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Go ahead with a deploy whose estimated price is above the budget limit.") var yes = false
     @Option(name: .customLong("max-usd-per-hour"), help: "The budget limit for a deploy's estimated price (default: the target's max_usd_per_hour, else 10).")
     var maxUSDPerHour: Double?
+    @Option(help: ArgumentHelp("Write the run's recording here (default: outputs/<playbook>/<target>/recordings/<time>.jsonl).",
+                               valueName: "file")) var record: String?
 
     func run() async throws {
         let config = try options.load()
@@ -50,6 +54,7 @@ struct Run: AsyncParsableCommand {
         o.noCache = noCache
         o.dryRun = dryRun
         o.json = format == .json
+        o.recording = RecordingOptions(path: record, cellbookVersion: Cellbook.version, overrides: options.overrides)
         let summary = try await runner.run(o)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }

@@ -12,7 +12,8 @@ public final class CellConsole: @unchecked Sendable {
     /// The first write to the log that failed, in words: the runner fails the cell with it.
     private var logFailure: String?
     private let echo: Bool
-    private let out: FileHandle
+    private let output: RunOutput
+    private let toStandardError: Bool
     private let isTTY: Bool
     private var progressShown = false
     private var lastProgressLine = ""
@@ -20,10 +21,12 @@ public final class CellConsole: @unchecked Sendable {
     private var atLineStart = true
     public let indent = "  "
 
-    public init(logPath: String?, redactor: Redactor, echo: Bool, toStandardError: Bool = false) {
+    /// `output` is the run's one terminal stream (recorded when the run records).
+    public init(logPath: String?, redactor: Redactor, echo: Bool, toStandardError: Bool = false, output: RunOutput = RunOutput()) {
         self.redactor = redactor
         self.echo = echo
-        out = toStandardError ? FileHandle.standardError : FileHandle.standardOutput
+        self.output = output
+        self.toStandardError = toStandardError
         // Progress drawn in place needs a terminal that understands escapes.
         isTTY = isatty(toStandardError ? 2 : 1) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
         self.logPath = logPath
@@ -65,7 +68,7 @@ public final class CellConsole: @unchecked Sendable {
 
     /// Writes to the terminal; a closed or full terminal stream must not crash the run.
     private func show(_ text: String) {
-        try? out.write(contentsOf: Data(text.utf8))
+        output.show(text, standardError: toStandardError)
     }
 
     /// Text not yet shown because a secret may continue in the next write.

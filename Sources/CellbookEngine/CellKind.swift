@@ -68,6 +68,8 @@ public struct CellContext: Sendable {
     /// Where the cell writes what the reader sees.
     public let console: CellConsole
     public let environment: [String: String]
+    /// Where the cell's HTTP exchanges are recorded, when the run records.
+    public var exchanges: ExchangeLog?
 
     public init(cell: CellSpec, index: Int, playbook: Playbook, target: TargetSpec, inputs: [String: Value],
                 secretValues: [String: String], workDirectory: String, stateDirectory: String? = nil,

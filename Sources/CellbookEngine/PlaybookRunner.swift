@@ -1,4 +1,5 @@
 import SystemKit
+import CellbookRecording
 import Foundation
 import PlaybookModel
 
@@ -14,6 +15,10 @@ public struct RunOptions: Sendable {
     public var json = false
     /// How `--step` reads answers (stdin by default; tests pass their own).
     public var readAnswer: @Sendable () -> String? = { readLine() }
+    /// In JSON mode, print the run's summary on stdout (off for a command that prints its own JSON).
+    public var jsonSummary = true
+    /// Record the run (nil: do not). A run that keeps state records by default.
+    public var recording: RecordingOptions?
 
     public init() {}
 }
@@ -36,15 +41,33 @@ public struct CellOutcome: Codable, Sendable {
     }
 }
 
+/// What a recording of the run holds besides the run itself, and where it goes.
+public struct RecordingOptions: Sendable {
+    /// Where to write it; nil: `outputs/<playbook>/<target>/recordings/<time>.jsonl`, with
+    /// `latest.jsonl` beside it (only for a run that keeps state).
+    public var path: String?
+    public var cellbookVersion: String
+    /// The `--set` overrides as given.
+    public var overrides: [String]
+
+    public init(path: String?, cellbookVersion: String, overrides: [String]) {
+        self.path = path
+        self.cellbookVersion = cellbookVersion
+        self.overrides = overrides
+    }
+}
+
 public struct RunSummary: Codable, Sendable {
     public var playbook: String
     public var target: String
     public var cells: [CellOutcome]
     public var elapsedSeconds: Double
     public var exitCode: Int32
+    /// Where the run was recorded, if it was.
+    public var recording: String?
 
     enum CodingKeys: String, CodingKey {
-        case playbook, target, cells
+        case playbook, target, cells, recording
         case elapsedSeconds = "elapsed_s"
         case exitCode = "exit_code"
     }
@@ -118,10 +141,21 @@ public final class PlaybookRunner: @unchecked Sendable {
             state.cells[id]?.status = .interrupted
             state.cells[id]?.error = "interrupted: the process running it stopped before the cell finished"
         }
-        let printer = RunPrinter(json: o.json)
+        let recorder = try makeRecorder(o, persist: persist)
+        var printer = RunPrinter(json: o.json)
+        printer.output = RunOutput(recorder: recorder)
         printer.header(config, store: store, dryRun: o.dryRun)
 
         var outcomes: [CellOutcome] = []
+        var cellStarted: [String: Double] = [:]
+        /// Every cell's end goes into the recording with the outcome.
+        func conclude(_ outcome: CellOutcome) {
+            outcomes.append(outcome)
+            guard let recorder else { return }
+            recorder.write(RecordedCellEnd(t: recorder.offset(), id: outcome.id, status: outcome.status.rawValue,
+                                           outputs: outcome.outputs ?? [:], error: outcome.error,
+                                           durationS: outcome.durationSeconds ?? cellStarted[outcome.id].map { recorder.offset() - $0 }))
+        }
         var exitCode: Int32 = 0
         // --dry-run: cells that would run, and cells that run only if an upstream cell that
         // runs publishes values different from those they last read.
@@ -136,11 +170,17 @@ public final class PlaybookRunner: @unchecked Sendable {
             }
             guard let kindType = kinds[cell.kind] else { throw EngineError.usage("unknown kind '\(cell.kind)'") }
             let resolved = try resolver.resolve(cell, state: state, allowMissing: o.dryRun || o.step)
+            if let recorder {
+                let t = recorder.offset()
+                cellStarted[cell.id] = t
+                recorder.write(RecordedCellStart(t: t, id: cell.id, title: cell.title, kind: cell.kind, index: i,
+                                                 markdown: cell.markdown, inputs: resolved.redacted))
+            }
             if o.step && !resolved.missing.isEmpty {
                 // A reader who skipped an upstream cell: say why this one cannot run, and go on.
                 printer.narrative(cell)
                 printer.note("skipping '\(cell.id)': it needs values from \(resolved.missing.map { "'\($0)'" }.joined(separator: ", ")), which did not run")
-                outcomes.append(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
+                conclude(CellOutcome(id: cell.id, title: cell.title, kind: cell.kind, status: .skipped))
                 continue
             }
             let snapshot = cell.dependsOn.isEmpty ? nil : DependencySnapshot.take(cell.dependsOn, environment: environment)
@@ -180,7 +220,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                 case .run, nil: break
                 case .skip:
                     outcome.status = .skipped
-                    outcomes.append(outcome)
+                    conclude(outcome)
                     printer.skipped(cell)
                     continue cellLoop
                 case .quit:
@@ -208,7 +248,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                 outcome.status = .cached
                 outcome.durationSeconds = record.durationSeconds
                 outcome.outputs = record.outputs
-                outcomes.append(outcome)
+                conclude(outcome)
                 continue
             }
             if o.dryRun {
@@ -227,7 +267,7 @@ public final class PlaybookRunner: @unchecked Sendable {
                 }
                 printer.dryRun(cell, index: i, total: cells.count, inputs: resolved.redacted, status: why)
                 outcome.inputs = resolved.redacted
-                outcomes.append(outcome)
+                conclude(outcome)
                 continue
             }
 
@@ -247,9 +287,11 @@ public final class PlaybookRunner: @unchecked Sendable {
             // In memory always (later cells of this run read it); on disk unless --no-cache.
             state.cells[cell.id] = running
             if persist { try store.save(state) }
-            let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true, toStandardError: o.json)
-            let runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
+            let console = CellConsole(logPath: persist ? store.logPath(cell.id) : nil, redactor: redactor, echo: true,
+                                      toStandardError: o.json, output: printer.output)
+            var runContext = makeContext(cell, index: i, inputs: resolved.real, previous: record?.status == .ok ? record?.outputs : nil,
                                          console: console, workDirectory: workDirectory)
+            runContext.exchanges = recorder?.exchanges(cell: cell.id)
             var result = await execute(kind, runContext, cell: cell, state: state, persist: persist, running: running, trap: trap)
             console.close()
             // A log that could not be written (a full disk) fails the cell: its record would
@@ -310,13 +352,48 @@ public final class PlaybookRunner: @unchecked Sendable {
                     if exitCode == 0 { exitCode = 1 }
                 }
             }
-            outcomes.append(outcome)
+            conclude(outcome)
             if exitCode != 0 { break }
         }
-        let summary = RunSummary(playbook: config.playbook.name, target: config.target.name, cells: outcomes,
+        var summary = RunSummary(playbook: config.playbook.name, target: config.target.name, cells: outcomes,
                                  elapsedSeconds: Date().timeIntervalSince(started), exitCode: exitCode)
-        printer.summary(summary, dryRun: o.dryRun)
+        summary.recording = recorder?.path
+        if !o.json || o.jsonSummary { printer.summary(summary, dryRun: o.dryRun) }
+        if let recorder {
+            recorder.write(RecordedEnd(t: recorder.offset(), exitCode: exitCode, elapsedS: summary.elapsedSeconds))
+            recorder.close()
+            if o.recording?.path == nil { recorder.markLatest() }
+            // Said after the recording closed: where it went is not part of what it shows.
+            if let failure = recorder.failure {
+                printer.problem(failure)
+            } else if !o.json {
+                try? FileHandle.standardOutput.write(contentsOf: Data((Format.dim("Recorded: \(recorder.path) (cellbook replay \(recorder.path))") + "\n").utf8))
+            }
+        }
         return summary
+    }
+
+    /// The run's recorder: where asked, else under the state folder for a run that keeps state.
+    private func makeRecorder(_ o: RunOptions, persist: Bool) throws -> Recorder? {
+        guard let options = o.recording, options.path != nil || persist else { return nil }
+        let path = options.path ?? "\(store.directory)/recordings/\(Self.recordingName(Date())).jsonl"
+        let pb = config.playbook
+        let digest = (try? SHA256Digest.hex(fileAt: pb.file)) ?? ""
+        let header = RecordingHeader(
+            cellbookVersion: options.cellbookVersion,
+            playbook: .init(name: pb.name, title: pb.title, file: pb.file, sha256: digest, source: pb.source),
+            target: config.target.name, targetSettings: config.target.settings, params: config.params,
+            overrides: options.overrides, startedAt: Date(), cells: pb.cells.map(\.id))
+        return try Recorder(path: path, redactor: redactor, header: header)
+    }
+
+    /// A file name that sorts by time: 20261202T081500.123Z.
+    static func recordingName(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+        return f.string(from: date)
     }
 
     /// Why a dry run predicts that a cell runs.

@@ -6,13 +6,13 @@ import PlaybookModel
 /// output and duration, and a summary line. In JSON mode everything but the summary goes to stderr.
 struct RunPrinter {
     let json: Bool
+    /// Where everything printed goes (and is recorded from).
+    var output = RunOutput()
 
     enum Answer { case run, skip, quit }
 
     private func emit(_ s: String) {
-        let data = Data((s + "\n").utf8)
-        // A closed or full stdout must not crash a run (FileHandle.write traps on errors).
-        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: data)
+        output.show(s + "\n", standardError: json)
     }
 
     func line(_ s: String) { emit(s) }
@@ -83,9 +83,8 @@ struct RunPrinter {
     /// Shows the --step question for a cell.
     func prompt(_ cell: CellSpec, index: Int, total: Int, cached: Bool) {
         let what = cached ? "[r]un (show cached result)" : "[r]un"
-        let prompt = Data("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ".utf8)
         // Prompts are not data: in JSON mode stdout carries only the summary.
-        try? (json ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: prompt)
+        output.show("\n[\(index + 1)/\(total)] \(cell.id) · \(cell.title): \(what) / [s]kip / [q]uit (r)? ", standardError: json)
     }
 
     /// What a typed answer means; nil (after saying what to type) for anything else.
@@ -102,7 +101,7 @@ struct RunPrinter {
 
     /// A message that is not part of the run's output: stderr.
     func problem(_ s: String) {
-        try? FileHandle.standardError.write(contentsOf: Data((s + "\n").utf8))
+        output.show(s + "\n", standardError: true)
     }
 
     func summary(_ s: RunSummary, dryRun: Bool) {

@@ -9,8 +9,12 @@ public final class HTTPClient: Sendable {
 
     /// Creates a client and starts its event-loop thread. `readBatching` says when the loop may
     /// hold off reading to batch (see `ReadBatching`); the default reads on arrival.
-    public init(readBatching: ReadBatching = .off) {
+    /// Told about exchanges by the layers that read them, when a run is recorded.
+    public let observer: (any HTTPExchangeObserver)?
+
+    public init(readBatching: ReadBatching = .off, observer: (any HTTPExchangeObserver)? = nil) {
         loop = CurlEventLoop(batching: readBatching)
+        self.observer = observer
     }
 
     /// Body bytes received so far and how many of them were read after a batching hold.

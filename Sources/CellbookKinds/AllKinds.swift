@@ -1,6 +1,7 @@
 import CellbookEngine
 import LocalServing
 import PlaybookModel
+import ReplayServing
 import SageMakerServing
 import ServingKit
 
@@ -20,6 +21,7 @@ public let allCellKinds: [any CellKind.Type] = [
 public let allServingTargets: [any ServingTarget.Type] = [
     LocalTarget.self,
     SageMakerTarget.self,
+    ReplayTarget.self,
 ]
 
 /// The kinds' schemas by name, for validation.

@@ -70,6 +70,12 @@ public enum HTMLReport {
         return gaps
     }
 
+    /// A histogram figure (caption and inline SVG) of any sample: the recording export draws
+    /// the benchmark's charts from recorded exchanges with it.
+    public static func histogramFigure(_ caption: String, values: [Double], unit: String, color: String) -> String {
+        figure(caption, histogramSVG(Histogram(values), unit: unit, color: color))
+    }
+
     static func figure(_ caption: String, _ svg: String) -> String {
         "<figure><figcaption>\(escape(caption))</figcaption>\n\(svg)</figure>\n"
     }

@@ -103,6 +103,8 @@ public struct CellSpec: Sendable {
     public var withLocations: [String: SourceLocation]
     /// Files and environment variables the cell reads besides its inputs (`depends_on`).
     public var dependsOn = CellDependencies()
+    /// How `cellbook check` compares each output with a recording (`check:`).
+    public var check = CellCheck()
 }
 
 /// What a cell reads that cellbook cannot see in its inputs: files (a shell command's

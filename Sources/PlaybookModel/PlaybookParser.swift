@@ -252,7 +252,7 @@ public struct PlaybookParser {
     static let paramKeys = ["type", "default", "description"]
     static let secretKeys = ["env", "description", "targets"]
     static let targetKeys = ["description", "settings"]
-    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs", "depends_on"]
+    static let cellKeys = ["id", "kind", "title", "markdown", "with", "outputs", "depends_on", "check"]
     static let dependencyKeys = ["files", "env"]
 
     private mutating func playbook(_ root: Node) -> Playbook? {
@@ -450,6 +450,8 @@ public struct PlaybookParser {
                     cell.outputs = outputNames(v)
                 case "depends_on":
                     cell.dependsOn = dependencies(v, cell: cell.id)
+                case "check":
+                    cell.check = checkRules(v, cell: cell.id)
                 default: break
                 }
             }
@@ -459,6 +461,47 @@ public struct PlaybookParser {
             out.append(cell)
         }
         return out
+    }
+
+    /// `check: {output: exact | shape | ignore | {rel: x, abs: y}}`.
+    private mutating func checkRules(_ node: Node, cell: String) -> CellCheck {
+        var check = CellCheck()
+        guard let fields = mapping(node, what: "check", allowed: nil) else { return check }
+        for (name, key, v) in fields {
+            switch v {
+            case .scalar:
+                guard let word = v.scalar?.string else { continue }
+                switch word {
+                case "exact": check.rules[name] = .exact
+                case "shape": check.rules[name] = .shape
+                case "ignore": check.rules[name] = .ignore
+                default:
+                    error(v, "unknown check rule '\(word)' for output '\(name)' of cell '\(cell)'",
+                          hint: "use exact, shape, ignore or {rel: 0.1} / {abs: 0.5}" + (CheckRule.names.contains { $0.lowercased() == word.lowercased() } ? "" : "; \(suggestion(word, CheckRule.names))"))
+                    continue
+                }
+            case .mapping:
+                guard let bounds = mapping(v, what: "the check rule of '\(name)'", allowed: ["rel", "abs"]) else { continue }
+                var rel: Double?, abs: Double?
+                for (bound, _, b) in bounds {
+                    guard let x = b.scalar.flatMap({ Double($0.string) }), x >= 0, x.isFinite else {
+                        error(b, "check.\(name).\(bound) of cell '\(cell)' must be a number of at least 0")
+                        continue
+                    }
+                    if bound == "rel" { rel = x } else { abs = x }
+                }
+                guard rel != nil || abs != nil else {
+                    error(v, "the check rule of '\(name)' in cell '\(cell)' needs rel or abs", hint: "e.g. {rel: 0.1} for 10%")
+                    continue
+                }
+                check.rules[name] = .tolerance(rel: rel, abs: abs)
+            default:
+                error(v, "the check rule of '\(name)' in cell '\(cell)' must be exact, shape, ignore or {rel: .., abs: ..}")
+                continue
+            }
+            check.locations[name] = location(key)
+        }
+        return check
     }
 
     /// `depends_on: {files: [...], env: [...]}`; either list may be a single string.

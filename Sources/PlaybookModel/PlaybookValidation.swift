@@ -126,6 +126,13 @@ public struct PlaybookValidation {
                                            hint: "its outputs are: \(schema.outputs.joined(separator: ", "))"))
             }
             problems += checkReferences(cell, index: index, pb, target: target, params: params, secretValues: secretValues)
+            // Check rules name outputs the cell publishes (or "*" for the rest).
+            let published = schema.outputs + cell.outputs
+            for name in cell.check.rules.keys.sorted() where name != CheckRule.otherOutputs && !published.contains(name) {
+                problems.append(Diagnostic(cell.check.locations[name] ?? cell.location,
+                                           "check names output '\(name)', which cell '\(cell.id)' does not publish",
+                                           hint: published.isEmpty ? "the cell publishes no outputs" : suggestion(name, published)))
+            }
             problems += checkInputValues(cell, schema, target: target, params: params)
             // Secrets never enter a cache key, not even as a digest that could be guessed at.
             for name in cell.dependsOn.env {

@@ -3,6 +3,7 @@ import CellbookEngine
 import CellbookHTTP
 import CellbookJSON
 import CellbookKinds
+import CellbookRecording
 import Foundation
 import PlaybookModel
 @testable import SageMakerServing
@@ -159,6 +160,34 @@ struct SageMakerFakeTests {
         #expect(text1.unicodeScalars.contains { $0.value > 127 }, "the fake's text has multi-byte characters to split")
         #expect(try await invoked.ops().contains("InvokeEndpoint"))
         #expect(try await streamed.ops().contains("InvokeEndpointWithResponseStream"))
+    }
+
+    @Test("a recorded SageMaker run replays offline: the chat stream is recorded unframed, with no credentials")
+    func recordAndReplay() async throws {
+        let dir = temporaryDirectory("sm-record")
+        let recording = "\(dir)/sm.jsonl"
+        let replayTarget = "  replay:\n    settings:\n      runtime: replay\n      recording: \(recording)\n      speed: 10"
+        let f = try Fixture(scenario: #"{"runtime": {"payload_split": "awkward", "write_split": "awkward"}}"#, extraSettings: replayTarget)
+        defer { f.fake.stop() }
+        let live = try await f.run { $0.recording = RecordingOptions(path: recording, cellbookVersion: "test", overrides: []) }
+        #expect(live.exitCode == 0, "\(live.cells.map { $0.error ?? "" })")
+        let text = try String(contentsOfFile: recording, encoding: .utf8)
+        #expect(!text.contains(Self.key.1) && !text.contains("Signature="), "no credentials or signatures in the recording")
+        let exchange = try #require(try Recording.load(recording).exchanges.first)
+        #expect(exchange.path == "/endpoints/\(f.endpoint)/invocations-response-stream")
+        #expect(exchange.responseBody.hasPrefix("data:"), "the SSE stream inside the event-stream frames")
+
+        let config = try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: [:])
+            .load(path: "\(f.dir)/sm-fake.yaml", target: "replay", overrides: [])
+        let replay = PlaybookRunner(config: config, kinds: allCellKinds, outputsRoot: "\(dir)/outputs", cacheDirectory: "\(dir)/cache",
+                                    environment: [:])
+        var o = RunOptions()
+        o.noCache = true
+        let replayed = try await replay.run(o)
+        #expect(replayed.exitCode == 0, "\(replayed.cells.map { $0.error ?? "" })")
+        #expect(replayed.cells.first { $0.id == "chat" }?.outputs?["content"] == live.cells.first { $0.id == "chat" }?.outputs?["content"])
+        let verdicts = RecordingCheck(recording: try Recording.load(recording), playbook: config.playbook).compare(replayed)
+        #expect(verdicts.filter { !$0.matches }.map(\.id) == ["chat"], "only the chat's timings differ (no check rules here)")
     }
 
     @Test("stopped while the endpoint is Creating, the next deploy attaches to it instead of creating a second one")

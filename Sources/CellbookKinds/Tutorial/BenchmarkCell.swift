@@ -86,7 +86,7 @@ public struct BenchmarkCell: CellKind {
             throw CellFailure("the benchmark settings of cell '\(context.cell.id)' are not usable: \(problems.joined(separator: "; "))")
         }
 
-        let target = try ServingTargets.make(context, client: HTTPClient(readBatching: config.readBatching))
+        let target = try ServingTargets.make(context, client: ServingTargets.client(context, readBatching: config.readBatching))
         let transport = try ServingTargets.call { try target.chatTransport(for: deployment) }
         let calibration: PromptLengthCalibration = target.tokenCounter(for: deployment).map { .tokenizer($0) } ?? .probe
         let mode: String

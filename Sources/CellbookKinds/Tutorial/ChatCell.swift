@@ -44,7 +44,7 @@ public struct ChatCell: CellKind {
         for m in messages { context.console.line("\(m.role): \(m.content)") }
         context.console.write("assistant: ")
 
-        let target = try ServingTargets.make(context, client: HTTPClient())
+        let target = try ServingTargets.make(context, client: ServingTargets.client(context))
         let transport = try ServingTargets.call { try target.chatTransport(for: deployment) }
         let start = MonotonicClock.nanoseconds()
         var firstToken: UInt64?

@@ -21,6 +21,11 @@ enum ServingTargets {
         }
     }
 
+    /// The HTTP client a cell's target talks through: its exchanges are recorded when the run records.
+    static func client(_ context: CellContext, readBatching: ReadBatching = .off) -> HTTPClient {
+        HTTPClient(readBatching: readBatching, observer: context.exchanges.map { ExchangeRecordingObserver(log: $0) })
+    }
+
     static func servingContext(_ context: CellContext) -> ServingContext {
         ServingContext(targetName: context.target.name, settings: context.target.settings, playbookName: context.playbook.name,
                        cellID: context.cell.id, console: context.console, workDirectory: context.workDirectory,

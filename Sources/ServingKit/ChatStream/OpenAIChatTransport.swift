@@ -103,7 +103,8 @@ public protocol ChatStreamFraming: AnyObject {
 public enum ChatStreamHTTP {
     public static func stream(client: HTTPClient, request: HTTPRequest, url: String,
                               framing: (any ChatStreamFraming)?) -> AsyncThrowingStream<CompletionStreamEvent, Error> {
-        let reader = ChatStreamReader(events: client.stream(request), url: url, framing: framing)
+        let tap = client.observer?.begin(request, at: MonotonicClock.nanoseconds())
+        let reader = ChatStreamReader(events: client.stream(request), url: url, framing: framing, tap: tap)
         // Unfolding runs the reader on the consuming task: one hop per network read, no relay task.
         return AsyncThrowingStream(unfolding: { try await reader.next() })
     }
@@ -112,7 +113,8 @@ public enum ChatStreamHTTP {
     public static func transcript(client: HTTPClient, request: HTTPRequest, url: String, expectedChunks: Int,
                                   framing: (any ChatStreamFraming)?,
                                   progress: (@Sendable (Int) -> Void)?) async -> CompletionTranscript {
-        let sink = ChatTranscriptSink(url: url, expectedChunks: expectedChunks, framing: framing, progress: progress)
+        let tap = client.observer?.begin(request, at: MonotonicClock.nanoseconds())
+        let sink = ChatTranscriptSink(url: url, expectedChunks: expectedChunks, framing: framing, progress: progress, tap: tap)
         let handle = client.stream(request, to: sink)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { sink.deliver(to: $0) }
@@ -135,6 +137,8 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
     private let url: String
     private let progress: (@Sendable (Int) -> Void)?
     private let framing: (any ChatStreamFraming)?
+    /// The recording's view of the exchange (nil unless the run records).
+    private let tap: (any HTTPExchangeTap)?
     private let parser = ChatStreamParser()
     private var transcript = CompletionTranscript()
     /// Set when the head says the body is chunked: the sink takes bodies raw (one call per
@@ -156,9 +160,11 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
         case delivered
     }
 
-    init(url: String, expectedChunks: Int, framing: (any ChatStreamFraming)?, progress: (@Sendable (Int) -> Void)?) {
+    init(url: String, expectedChunks: Int, framing: (any ChatStreamFraming)?, progress: (@Sendable (Int) -> Void)?,
+         tap: (any HTTPExchangeTap)? = nil) {
         self.url = url
         self.framing = framing
+        self.tap = tap
         self.progress = progress
         transcript.chunkTimes.reserveCapacity(max(0, min(expectedChunks, 1 << 20)))
     }
@@ -180,6 +186,7 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
 
     func receiveHead(status: Int, headers: [String: String]) -> Bool {
         sawHead = true
+        tap?.head(status: status, headers: headers)
         if headers["transfer-encoding"]?.lowercased().contains("chunked") == true { chunked = ChunkedDecoder() }
         if !(200..<300).contains(status) { errorStatus = status }
         return true
@@ -205,6 +212,7 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
     /// up to its limit (the rest is not worth reading).
     private func receiveData(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws(CompletionStreamError) -> Bool {
         if errorStatus != nil {
+            tap?.body(UnsafeRawBufferPointer(rebasing: bytes.prefix(chatErrorBodyLimit - errorBody.count)), receivedAt: receivedAt)
             errorBody.append(contentsOf: bytes.prefix(chatErrorBodyLimit - errorBody.count))
             return errorBody.count < chatErrorBodyLimit
         }
@@ -217,6 +225,7 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
     }
 
     private func parse(_ bytes: UnsafeRawBufferPointer, receivedAt: UInt64) throws(CompletionStreamError) {
+        tap?.body(bytes, receivedAt: receivedAt)
         let added = try parser.feed(bytes, receivedAt: receivedAt, into: &transcript)
         guard added > 0, progress != nil else { return }
         unreported += added
@@ -247,6 +256,14 @@ final class ChatTranscriptSink: HTTPStreamSink, @unchecked Sendable {
             }
         }
         if unreported > 0 { progress?(unreported) }
+        if let tap {
+            let error: String? = switch end {
+            case .completed: nil
+            case .failed(let e): "\(e)"
+            case .cancelled: "cancelled"
+            }
+            tap.end(error: error, at: transcript.endedAt)
+        }
         let result = transcript
         let waiting: CheckedContinuation<CompletionTranscript, Never>? = handOver.withLock { state in
             if case .awaited(let continuation) = state {
@@ -292,11 +309,22 @@ final class ChatStreamReader: @unchecked Sendable {
     private var sawHead = false
     private var ended = false
     private var lastReceivedAt: UInt64 = 0
+    private var tap: (any HTTPExchangeTap)?
 
-    init(events: AsyncThrowingStream<HTTPStreamEvent, Error>, url: String, framing: (any ChatStreamFraming)?) {
+    init(events: AsyncThrowingStream<HTTPStreamEvent, Error>, url: String, framing: (any ChatStreamFraming)?,
+         tap: (any HTTPExchangeTap)? = nil) {
         self.events = events.makeAsyncIterator()
         self.url = url
         self.framing = framing
+        self.tap = tap
+    }
+
+    deinit { endTap(Task.isCancelled ? "cancelled" : "the stream was dropped before it ended") }
+
+    /// Tells the recording the exchange ended, once.
+    private func endTap(_ error: String?) {
+        tap?.end(error: error, at: MonotonicClock.nanoseconds())
+        tap = nil
     }
 
     func next() async throws -> CompletionStreamEvent? {
@@ -314,21 +342,29 @@ final class ChatStreamReader: @unchecked Sendable {
                 event = try await events.next()
             } catch let error as HTTPError {
                 ended = true
+                endTap("\(error)")
                 throw CompletionStreamError(error, afterHead: sawHead)
+            } catch {
+                endTap("\(error)")
+                throw error
             }
             guard let event else {
                 ended = true
+                endTap(Task.isCancelled ? "cancelled" : nil)
                 if Task.isCancelled { return nil }
                 try framing?.finish()
                 try parser.finish(receivedAt: lastReceivedAt, into: &pending)
                 continue
             }
             switch event {
-            case .head(let status, _):
+            case .head(let status, let headers):
                 sawHead = true
+                tap?.head(status: status, headers: headers)
                 guard (200..<300).contains(status) else {
                     ended = true
-                    throw CompletionStreamError.httpStatus(code: status, body: await remainingBody())
+                    let body = await remainingBody()
+                    endTap(nil)
+                    throw CompletionStreamError.httpStatus(code: status, body: body)
                 }
                 pending = [.responseHead(status: status, receivedAt: MonotonicClock.nanoseconds())]
             case .body(let bytes, let receivedAt):
@@ -337,14 +373,17 @@ final class ChatStreamReader: @unchecked Sendable {
                     try bytes.withUnsafeBytes { raw in
                         if let framing {
                             try framing.feed(raw) { (payload) throws(CompletionStreamError) in
+                                tap?.body(payload, receivedAt: receivedAt)
                                 try parser.feed(payload, receivedAt: receivedAt, into: &pending)
                             }
                         } else {
+                            tap?.body(raw, receivedAt: receivedAt)
                             try parser.feed(raw, receivedAt: receivedAt, into: &pending)
                         }
                     }
                 } catch {
                     ended = true
+                    endTap("\(error)")
                     throw error
                 }
             }
@@ -354,7 +393,10 @@ final class ChatStreamReader: @unchecked Sendable {
     private func remainingBody() async -> String {
         var body: [UInt8] = []
         while body.count < chatErrorBodyLimit, let event = try? await events.next() {
-            if case .body(let bytes, _) = event { body += bytes }
+            if case .body(let bytes, let receivedAt) = event {
+                bytes.withUnsafeBytes { tap?.body($0, receivedAt: receivedAt) }
+                body += bytes
+            }
         }
         return chatErrorText(body)
     }

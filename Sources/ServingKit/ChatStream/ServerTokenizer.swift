@@ -18,9 +18,22 @@ public struct ServerTokenizer: PromptTokenCounter {
     }
 
     public func countTokens(_ text: String) async throws -> Int {
-        let response = try await client.send(HTTPRequest(
-            method: "POST", url: url, headers: ["Content-Type": "application/json"],
-            body: Array(JSONValue.object(["content": .string(text)]).serialized().utf8)))
+        let request = HTTPRequest(method: "POST", url: url, headers: ["Content-Type": "application/json"],
+                                  body: Array(JSONValue.object(["content": .string(text)]).serialized().utf8))
+        let tap = client.observer?.begin(request, at: MonotonicClock.nanoseconds())
+        let response: HTTPResponse
+        do {
+            response = try await client.send(request)
+        } catch {
+            tap?.end(error: "\(error)", at: MonotonicClock.nanoseconds())
+            throw error
+        }
+        if let tap {
+            let now = MonotonicClock.nanoseconds()
+            tap.head(status: response.status, headers: response.headers)
+            response.body.withUnsafeBytes { tap.body($0, receivedAt: now) }
+            tap.end(error: nil, at: now)
+        }
         guard response.isSuccess else {
             throw CompletionStreamError.httpStatus(code: response.status, body: String(response.bodyText.prefix(300)))
         }
