@@ -71,11 +71,18 @@ public struct BuildProgress: Sendable, Equatable {
     }
 
     /// `Building CXX object a/b/CMakeFiles/t.dir/x/server.cpp.o` -> `server.cpp`;
+    /// `... CMakeFiles/mtmd.dir/Unity/unity_2_cxx.cxx.o` -> `mtmd (batch 2)`;
     /// `Linking CXX executable ../../bin/llama-server` -> `linking llama-server`; else nil.
     static func what(_ text: String) -> String? {
         if text.hasPrefix("Building "), let object = text.split(separator: " ").last {
-            var name = String(object.split(separator: "/").last ?? object)
+            let parts = object.split(separator: "/")
+            var name = String(parts.last ?? object)
             if name.hasSuffix(".o") { name.removeLast(2) }
+            // A unity batch (`.../llama-common.dir/Unity/unity_3_cxx.cxx.o`) says more by its target.
+            if name.hasPrefix("unity_"), let target = parts.last(where: { $0.hasSuffix(".dir") }) {
+                let batch = name.split(separator: "_").dropFirst().first.map(String.init) ?? "?"
+                return "\(target.dropLast(4)) (batch \(batch))"
+            }
             return name
         }
         if text.hasPrefix("Linking "), let target = text.split(separator: " ").last {

@@ -10,15 +10,15 @@ import SystemKit
 ///   `project()`: at the end of the configure step it takes every target llama-server does not
 ///   link out of the default build (EXCLUDE_FROM_ALL). The sources are not touched; the server
 ///   is the same llama.cpp server, built the same way.
-/// - `CMAKE_UNITY_BUILD=ON` compiles the libraries' files in batches, so the headers they
-///   share (nlohmann/json, the chat and model headers) are parsed once per batch, not once per file.
+/// - Not a unity build (`CMAKE_UNITY_BUILD`): measured, it fails in mtmd, whose helper files
+///   refuse (#error) to be compiled beside mtmd's internal headers.
 /// - tests, examples and the unified binary are switched off by their own options as well.
 ///
 /// A CMAKE_ARGS of the user's own is added after these (a later -D wins).
 public enum RuntimeBuild {
     public static let fileName = "only-llama-server.cmake"
 
-    public static let baseArguments = "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_CURL=OFF -DCMAKE_UNITY_BUILD=ON"
+    public static let baseArguments = "-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_CURL=OFF"
 
     /// CMAKE_ARGS for a build whose script is written into `directory`, then the user's own.
     public static func cmakeArguments(directory: String, user: String?) -> String {

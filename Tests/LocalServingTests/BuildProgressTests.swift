@@ -12,6 +12,8 @@ struct BuildProgressTests {
         let ninja = try #require(BuildProgress.parse("[123/456] Building C object ggml/src/CMakeFiles/ggml-base.dir/ggml.c.o"))
         #expect(abs((ninja.fraction ?? 0) - 123.0 / 456.0) < 1e-9)
         #expect(ninja.what == "ggml.c")
+        let unity = try #require(BuildProgress.parse("[ 38%] Building CXX object common/CMakeFiles/llama-common.dir/Unity/unity_3_cxx.cxx.o"))
+        #expect(unity.what == "llama-common (batch 3)")
         let link = try #require(BuildProgress.parse("[ 98%] Linking CXX executable ../../bin/llama-server"))
         #expect(link.what == "linking llama-server")
         #expect(BuildProgress.parse("[100%] Built target llama-server")?.fraction == 1)
