@@ -21,7 +21,7 @@ public struct LocalReadiness: Sendable {
     var installer: RuntimeInstaller { RuntimeInstaller(cacheDirectory: request.cacheDirectory, environment: env) }
 
     /// The first build's time on this 2-core machine with the installer's settings (README).
-    public static let firstBuildEstimate = "about 6 minutes on 2 idle cores, 9 on busy ones"
+    public static let firstBuildEstimate = "about 5½ minutes on 2 quiet cores, 9 on busy ones"
 
     public func checks() async -> [ReadinessCheck] {
         if let url = request.setting("server_url") {
