@@ -138,7 +138,7 @@ public struct LocalReadiness: Sendable {
         return ReadinessCheck("python3 + venv", .missing, "\(why): the first install makes a virtual environment", fix: fix)
     }
 
-    /// A first build's need, measured (README): the build tree, the venv and pip's copies.
+    /// A first build's need on disk: an estimate with room to spare (see InstallLogClassifier.buildDiskNeed).
     public static let buildDiskBytes: Int64 = 1_500_000_000
 
     func disk(needBuild: Bool) -> ReadinessCheck {
