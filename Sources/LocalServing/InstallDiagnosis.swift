@@ -215,7 +215,7 @@ public enum InstallLogClassifier {
     /// Below this, a failure without a clearer cause is put down to the full disk.
     public static let lowSpace: Int64 = 64 << 20
 
-    /// What a first build needs on disk (measured: the build tree of llama.cpp plus the venv and pip's copies).
+    /// What a first build needs on disk: an estimate with room to spare (the installed venv is 138 MB; the build tree in pip's temporary folder, the 37 MB sdist and the build dependencies come on top; not measured exactly).
     public static let buildDiskNeed = "1.5 GB"
 
     // MARK: reading the output
