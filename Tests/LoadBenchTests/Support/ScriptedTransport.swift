@@ -22,7 +22,9 @@ struct ScriptedTransport: ChatStreamTransport {
                 $0.started += 1
                 $0.peak = max($0.peak, $0.current)
             }
-            defer { counter.withLock { $0.current -= 1 } }
+            // The request leaves the in-flight count before its stream ends: the load test may
+            // start the next one the moment it sees the end, and counting both would be a false peak.
+            var failure: Error?
             do {
                 try await Task.sleep(nanoseconds: ttftNs)
                 for index in 0..<min(tokens, request.maxTokens ?? tokens) {
@@ -33,10 +35,11 @@ struct ScriptedTransport: ChatStreamTransport {
                     continuation.yield(.usage(promptTokens: promptTokens, completionTokens: min(tokens, (request.maxTokens ?? tokens))))
                 }
                 continuation.yield(.finish(reason: "length"))
-                continuation.finish()
             } catch {
-                continuation.finish(throwing: error)
+                failure = error
             }
+            counter.withLock { $0.current -= 1 }
+            if let failure { continuation.finish(throwing: failure) } else { continuation.finish() }
         }
         continuation.onTermination = { _ in task.cancel() }
         return stream
