@@ -134,20 +134,8 @@ struct PlaybookOptions: ParsableArguments {
         try resolvedSession(session, environment: environment)
     }
 
-    /// The outputs folder: --outputs, else $CELLBOOK_OUTPUTS, else ./outputs. Empty is an input
-    /// error (it would put state at the file-system root), and so is a path that is not a folder.
-    func outputsRoot() throws -> String {
-        let (root, origin) = outputs.map { ($0, "--outputs") } ?? environment["CELLBOOK_OUTPUTS"].map { ($0, "CELLBOOK_OUTPUTS") } ?? ("outputs", "")
-        if root.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw EngineError.usage("\(origin) is empty: give the folder for cellbook's state, for example --outputs outputs")
-        }
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
-            throw EngineError.environment("the outputs folder \(root) (from \(origin.isEmpty ? "the default" : origin)) is not a folder\n"
-                + "    hint: give a folder cellbook may write, for example --outputs outputs")
-        }
-        return root
-    }
+    /// The outputs folder (`resolvedOutputsRoot`).
+    func outputsRoot() throws -> String { try resolvedOutputsRoot(outputs, environment: environment) }
 
     /// Where runtimes and downloads are kept: outside the repository, reused across runs.
     var cacheDirectory: String { Self.cacheDirectory(environment) }
@@ -172,6 +160,21 @@ struct PlaybookOptions: ParsableArguments {
         try PlaybookValidation(kinds: cellKindSchemas, targets: servingTargetSchemas, environment: environment, requireSecrets: requireSecrets)
             .load(path: playbookPath, target: target, overrides: overrides)
     }
+}
+
+/// The outputs folder: --outputs, else $CELLBOOK_OUTPUTS, else ./outputs. Empty is an input
+/// error (it would put state at the file-system root), and so is a path that is not a folder.
+func resolvedOutputsRoot(_ outputs: String?, environment: [String: String]) throws -> String {
+    let (root, origin) = outputs.map { ($0, "--outputs") } ?? environment["CELLBOOK_OUTPUTS"].map { ($0, "CELLBOOK_OUTPUTS") } ?? ("outputs", "")
+    if root.trimmingCharacters(in: .whitespaces).isEmpty {
+        throw EngineError.usage("\(origin) is empty: give the folder for cellbook's state, for example --outputs outputs")
+    }
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: root, isDirectory: &isFolder), !isFolder.boolValue {
+        throw EngineError.environment("the outputs folder \(root) (from \(origin.isEmpty ? "the default" : origin)) is not a folder\n"
+            + "    hint: give a folder cellbook may write, for example --outputs outputs")
+    }
+    return root
 }
 
 /// --session, else $CELLBOOK_SESSION (empty means none), checked against the session name rule.

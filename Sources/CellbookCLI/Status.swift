@@ -38,11 +38,7 @@ struct LedgerScopeOptions: ParsableArguments {
     }
 
     func ledger() throws -> ResourceLedger {
-        let root = outputs ?? environment["CELLBOOK_OUTPUTS"] ?? "outputs"
-        if root.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw EngineError.usage("the outputs folder is empty: give the folder of cellbook's state, for example --outputs outputs")
-        }
-        return ResourceLedger(outputsRoot: root)
+        ResourceLedger(outputsRoot: try resolvedOutputsRoot(outputs, environment: environment))
     }
 }
 

@@ -19,7 +19,7 @@ public struct SageMakerReadiness: Sendable {
 
     public func checks() async -> [ReadinessCheck] {
         var checks: [ReadinessCheck] = []
-        let config = AWSConfigEnvironment(environment: request.environment, homeDirectory: request.environment["HOME"] ?? NSHomeDirectory())
+        let config = AWSConfigEnvironment(environment: request.environment)
         var credentials: AWSCredentials?
         do {
             let found = try AWSCredentialChain.resolve(config)

@@ -18,7 +18,7 @@ public struct SageMakerResourceHandler: LedgerResourceHandler {
     }
 
     func client(region: String?, environment: [String: String]) throws -> SageMakerClient {
-        let config = AWSConfigEnvironment(environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+        let config = AWSConfigEnvironment(environment: environment)
         return SageMakerClient(try AWSSession.resolve(region: region, config: config, http: HTTPClient()))
     }
 
@@ -73,7 +73,7 @@ public struct SageMakerResourceHandler: LedgerResourceHandler {
         var regions = regions
         // The regions the ledger names, and the one the environment resolves to (a lost ledger
         // names none).
-        let config = AWSConfigEnvironment(environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+        let config = AWSConfigEnvironment(environment: environment)
         if let resolved = try? AWSRegionResolver.resolve(config, explicit: nil) { regions.insert(resolved.region) }
         // Without credentials there is nothing to sweep with; a run that never used AWS has none.
         guard (try? AWSCredentialChain.resolve(config)) != nil else { return [] }

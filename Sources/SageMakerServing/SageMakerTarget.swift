@@ -55,7 +55,7 @@ public struct SageMakerTarget: ServingTarget {
         },
         preflight: { settings, environment in
             if let region = settings["region"]?.stringValue, !region.isEmpty { return [] }
-            let config = AWSConfigEnvironment(environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+            let config = AWSConfigEnvironment(environment: environment)
             do {
                 _ = try AWSRegionResolver.resolve(config, explicit: nil)
                 return []
@@ -90,7 +90,7 @@ public struct SageMakerTarget: ServingTarget {
     // MARK: session
 
     var awsConfig: AWSConfigEnvironment {
-        AWSConfigEnvironment(environment: context.environment, homeDirectory: context.environment["HOME"] ?? NSHomeDirectory())
+        AWSConfigEnvironment(environment: context.environment)
     }
 
     /// Credentials and region; a missing credential names every place looked.

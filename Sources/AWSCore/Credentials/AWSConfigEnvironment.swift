@@ -13,8 +13,12 @@ public struct AWSConfigEnvironment: Sendable {
 
     /// This process's environment and home directory.
     public static func current() -> AWSConfigEnvironment {
-        let env = ProcessInfo.processInfo.environment
-        return AWSConfigEnvironment(environment: env, homeDirectory: env["HOME"] ?? NSHomeDirectory())
+        AWSConfigEnvironment(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// An environment's own view: its HOME (else this user's home) holds `~/.aws`.
+    public init(environment: [String: String]) {
+        self.init(environment: environment, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
     }
 
     /// A variable's value, trimmed; empty counts as unset (as the AWS CLI treats it).
