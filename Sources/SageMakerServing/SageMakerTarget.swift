@@ -194,8 +194,11 @@ public struct SageMakerTarget: ServingTarget {
         public static let endpoint = "sagemaker-endpoint"
     }
 
+    /// The built-in catalog, read once (the budget guard and the deploy both ask for a price).
+    static let catalog = try? InstanceCatalog.builtIn()
+
     static func price(_ instanceType: String) -> Double? {
-        (try? InstanceCatalog.builtIn())?.instance(named: instanceType)?.pricePerHourUSD
+        catalog?.instance(named: instanceType)?.pricePerHourUSD
     }
 
     public func estimatedPricePerHour(_ request: DeployRequest) -> Double? {
